@@ -1,0 +1,1 @@
+"""Subcommands of `milktrace`; each module has `register(subparsers)` setting `func`."""
