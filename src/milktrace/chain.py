@@ -146,3 +146,20 @@ def deploy_registry(w3: Web3, sender: Sender, admin: str | None = None,
                        confirmations=confirmations)
     return Deployment(w3.eth.chain_id, receipt["contractAddress"], receipt["blockNumber"],
                       receipt["transactionHash"].to_0x_hex(), art.abi)
+
+
+def write_page_config(dep: Deployment, rpc_url: str, explorer: str | None = None,
+                      out_dir: Path | None = None) -> Path:
+    """The scan page's chain config: `frontend/config/chain.json` (and `<chainId>.json`).
+
+    {"chainId", "address", "deployBlock", "rpcUrl", "explorer", "abi"}; the page reads it at
+    start. `explorer` is a base URL such as https://sepolia.etherscan.io (or null).
+    """
+    out = out_dir or project_root() / "frontend" / "config"
+    out.mkdir(parents=True, exist_ok=True)
+    data = {"chainId": dep.chain_id, "address": dep.address, "deployBlock": dep.deploy_block,
+            "rpcUrl": rpc_url, "explorer": explorer, "abi": dep.abi}
+    text = json.dumps(data, indent=1) + "\n"
+    (out / f"{dep.chain_id}.json").write_text(text, encoding="utf-8")
+    (out / "chain.json").write_text(text, encoding="utf-8")
+    return out / "chain.json"
