@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("rest", nargs=argparse.REMAINDER)
     ns = parser.parse_args(argv)
     if ns.command == "register":
-        register(ns.quiet)
+        register(ns.quiet or "--quiet" in ns.rest)
         return 0
     rest = [a for a in ns.rest if a != "--"]
     return run([ns.command, *rest], engine=ns.engine)

@@ -78,10 +78,8 @@ class LocalNode:
             if self.chain_id:
                 cmd += ["--chain-id", str(self.chain_id)]
             if self.state:
-                fresh = not Path(self.state).exists()
-                cmd += ["--state", str(self.state), "--state-interval", "1"]
-                if fresh:
-                    cmd += ["--mnemonic-random"]
+                cmd += ["--state", str(self.state), "--state-interval", "1",
+                        "--mnemonic", self._state_mnemonic(Path(f"{self.state}.mnemonic"))]
             else:
                 cmd += ["--mnemonic-random"]
             return cmd
@@ -97,9 +95,25 @@ class LocalNode:
                 cmd += ["--chain.chainId", str(self.chain_id)]
             if self.state:
                 Path(self.state).mkdir(parents=True, exist_ok=True)
-                cmd += ["--database.dbPath", str(self.state)]
+                cmd += ["--database.dbPath", str(self.state),
+                        "--wallet.mnemonic", self._state_mnemonic(Path(self.state) / "dev.mnemonic")]
             return cmd
         raise NodeError(f"unknown engine {self.engine!r}: expected one of {', '.join(ENGINES)}")
+
+    @staticmethod
+    def _state_mnemonic(path: Path) -> str:
+        """The dev-account mnemonic kept beside a chain's state, so a restarted chain has the
+        same unlocked accounts. Generated once, mode 600, never printed."""
+        if path.exists():
+            return path.read_text(encoding="utf-8").strip()
+        from eth_account.hdaccount.mnemonic import Mnemonic
+
+        words = Mnemonic("english").generate(12)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fp:
+            fp.write(words + "\n")
+        return words
 
     def start(self, timeout: float = 60.0) -> LocalNode:
         if self.process is not None:
@@ -136,7 +150,10 @@ class LocalNode:
         return False
 
     def dev_accounts(self) -> list[str]:
-        return list(rpc_call(self.url, "eth_accounts"))
+        """The node's funded, unlocked accounts (checksummed)."""
+        from eth_utils import to_checksum_address
+
+        return [to_checksum_address(a) for a in rpc_call(self.url, "eth_accounts")]
 
     def stop(self, timeout: float = 20.0) -> None:
         """SIGTERM the node's process group (anvil writes its state), then SIGKILL if needed."""
