@@ -156,6 +156,11 @@ interface ITraceRegistry {
     /// @param role The role needed (one of the `*_ROLE` constants).
     error TraceRegistryMissingRole(address caller, bytes32 role);
 
+    /// @notice `caller` holds no registry role (it is not admitted, or all its roles were
+    /// revoked); custody, condition and anchor records need at least one.
+    /// @param caller The calling account.
+    error TraceRegistryNoRole(address caller);
+
     /// @notice `role` is not one the registry knows.
     /// @param role The role given.
     error TraceRegistryUnknownRole(bytes32 role);
@@ -234,8 +239,13 @@ interface ITraceRegistry {
     /// @param to The requested status.
     error TraceRegistryInvalidStatus(bytes32 batchId, Status from, Status to);
 
-    /// @notice The packed input of {submit} is malformed at byte `offset`.
-    /// @param offset Byte offset of the record that could not be decoded.
+    /// @notice A record could not be decoded. For {submit}: the packed input is truncated, names
+    /// a batch index outside its dictionary, has an unknown record kind, or a field out of range
+    /// (a boolean other than 0/1, a status or anchor kind past the enum). For {recordQuality} and
+    /// {recordCondition}: an argument word is not the canonical ABI encoding of its type.
+    /// @param offset For {submit}: byte offset, inside `records`, of the record that could not be
+    /// decoded (0 for the batch-id dictionary). For the typed calls: calldata offset of the first
+    /// bad argument word (the selector is bytes 0-3).
     error TraceRegistryMalformedRecord(uint256 offset);
 
     // ------------------------------------------------------------------ events
@@ -380,6 +390,28 @@ interface ITraceRegistry {
     /// @param eventTime Source event time, unix seconds.
     event EventAnchored(bytes32 indexed batchId, bytes32 indexed eventId, address indexed by, AnchorKind kind, uint64 eventTime);
 
+    // ------------------------------------------------------------------ roles
+
+    /// @notice The producer role (bit 1): commissions batches, sets its own batches' status.
+    /// @return keccak256("PRODUCER_ROLE").
+    function PRODUCER_ROLE() external view returns (bytes32);
+
+    /// @notice The carrier role (bit 2): transport and warehouses.
+    /// @return keccak256("CARRIER_ROLE").
+    function CARRIER_ROLE() external view returns (bytes32);
+
+    /// @notice The laboratory role (bit 4): records quality results.
+    /// @return keccak256("LAB_ROLE").
+    function LAB_ROLE() external view returns (bytes32);
+
+    /// @notice The retailer role (bit 8): importers, distributors, shops.
+    /// @return keccak256("RETAILER_ROLE").
+    function RETAILER_ROLE() external view returns (bytes32);
+
+    /// @notice The regulator role (bit 16): may quarantine, release or recall any batch.
+    /// @return keccak256("REGULATOR_ROLE").
+    function REGULATOR_ROLE() external view returns (bytes32);
+
     // ------------------------------------------------------------------ organisations
 
     /// @notice Admits `account` as an organisation and grants it `roles` (a bit set).
@@ -477,22 +509,32 @@ interface ITraceRegistry {
     function anchor(bytes32 batchId, bytes32 eventId, AnchorKind kind, uint64 eventTime) external;
 
     /// @notice Applies many records, of any kinds and for any batches, in one transaction, in
-    /// order; all or nothing. Each record is tightly packed (big-endian, no padding):
+    /// order; all or nothing. The input is tightly packed (big-endian, no padding): a dictionary
+    /// of the batch ids the call touches, then the records, each naming its batch by index:
     ///
-    ///     kind:uint8 | batchId:bytes32 | eventId:bytes32 | eventTime:uint40 | body
+    ///     batchCount:uint16 | batchIds:bytes32[batchCount] | record...
+    ///     record = kind:uint8 | batchIndex:uint16 | eventId:bytes32 | eventTime:uint40 | body
     ///
-    /// with body by kind:
-    ///  - Commission:     gtin:uint64 | productionDate:uint32 | expiryDate:uint32 | quantity:uint64 |
-    ///                    unit:bytes8 | siteGln:uint64 | lotLength:uint8 | lot | parentCount:uint8 | parents:bytes32[]
-    ///  - HandOver:       to:address
-    ///  - Accept, CancelHandOver: (empty)
-    ///  - Quality:        testCode:bytes16 | passed:uint8 | value:int64 | unit:bytes8 | reportHash:bytes32
-    ///  - Condition:      readingsRoot:bytes32 | count:uint32 | minValue:int32 | maxValue:int32 | alarm:uint8
-    ///  - Status:         status:uint8 | reason:bytes16 | noticeHash:bytes32
-    ///  - Anchor:         kind:uint8
-    /// @dev Requirements: those of each record's single-record function, for the caller.
+    /// `kind` is a {RecordKind}; `batchIndex` < `batchCount`; the body by kind:
+    ///  - Commission (0):  gtin:uint64 | productionDate:uint32 | expiryDate:uint32 | quantity:uint64 |
+    ///                     unit:bytes8 | siteGln:uint64 | lotLength:uint8 | lot:bytes[lotLength] |
+    ///                     parentCount:uint8 | parents:bytes32[parentCount]   (42 + lotLength + 32 × parentCount bytes)
+    ///  - HandOver (1):    to:address                                              (20 bytes)
+    ///  - Accept (2), CancelHandOver (3): empty
+    ///  - Quality (4):     testCode:bytes16 | passed:uint8 | value:int64 | unit:bytes8 | reportHash:bytes32   (65 bytes)
+    ///  - Condition (5):   readingsRoot:bytes32 | count:uint32 | minValue:int32 | maxValue:int32 | alarm:uint8 (45 bytes)
+    ///  - Status (6):      status:uint8 | reason:bytes16 | noticeHash:bytes32      (49 bytes)
+    ///  - Anchor (7):      kind:uint8 (an {AnchorKind})                             (1 byte)
+    /// Records follow one another with nothing between them and end exactly at the end of the
+    /// input; a call with a dictionary and no record does nothing. `passed` and `alarm` are 0
+    /// or 1; `value`, `minValue`, `maxValue` are two's complement. Events carry the fields with
+    /// their ABI types (`eventTime` as uint64). `src/milktrace/records.py` `pack` writes this.
+    /// @dev Requirements: those of each record's single-record function, for the caller, checked
+    /// against the state left by the records before it; the input is well-formed.
+    /// Reverts {TraceRegistryMalformedRecord} with the record's byte offset when a record is
+    /// truncated, its batch index is out of range, its kind is unknown, or a field is out of range.
     /// Emits the events of each record, in order.
-    /// @param records The packed records.
+    /// @param records The packed dictionary and records.
     function submit(bytes calldata records) external;
 
     // ------------------------------------------------------------------ views
