@@ -290,7 +290,7 @@ def fetch_logs(
     span = max(1, min(initial_span, max_span))
     block_cap: int | None = None  # a block-range limit the provider stated
     ceiling: int | None = None  # smallest width refused without a stated limit
-    good_at_ceiling = 0
+    since_refusal = 0  # pages fetched since the last refusal
     target = max(1, target_results)
     start = from_block
     while start <= to_block:
@@ -326,7 +326,7 @@ def fetch_logs(
                 target = min(target, max(1, refusal.max_results // 2))
             if refusal.max_blocks is None and refusal.max_results is None:
                 ceiling = width if ceiling is None else min(ceiling, width)
-                good_at_ceiling = 0
+            since_refusal = 0
             span = max(1, new)
             log.info("eth_getLogs [%d, %d] refused (%s); next span %d", start, end, exc, span)
             continue
@@ -344,12 +344,11 @@ def fetch_logs(
         start = end + 1
         # grow towards `target` results per page, at most ×2 at a time, under the limits learnt
         grown = width * 2 if not page else min(width * 2, max(1, width * target // len(page)))
+        since_refusal += 1
         if ceiling is not None:
-            if width >= ceiling - 1:
-                good_at_ceiling += 1
-                if good_at_ceiling >= 8:  # refusals by result size depend on density: retry
-                    ceiling, good_at_ceiling = ceiling * 2, 0
-            grown = min(grown, ceiling - 1)
+            if since_refusal >= 16:  # a refusal without numbers may depend on density: retry
+                ceiling, since_refusal = ceiling * 2, 0
+            grown = min(grown, max(width, (width + ceiling) // 2))  # bisect towards the ceiling
         span = max(1, min(grown, max_span, block_cap or max_span))
     return out
 
