@@ -48,6 +48,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Any
 
 from milktrace.epcis.uris import hash_form
@@ -255,6 +256,7 @@ _TIME = re.compile(r"^(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(?:\.(\d+))?
                    r"(Z|z|[+-]\d\d:?\d\d)?$")
 
 
+@lru_cache(maxsize=65536)
 def canonical_value(text: str) -> str:
     """CBV URN → web URI, numbers without trailing zeros, GS1 identifiers as canonical DL."""
     text = text.strip()
@@ -269,6 +271,7 @@ def canonical_value(text: str) -> str:
     return hash_form(text) or text
 
 
+@lru_cache(maxsize=65536)
 def canonical_time(text: str) -> str:
     """UTC with millisecond precision and `Z`; the 4th fractional digit rounds half up."""
     m = _TIME.match(text.strip())
@@ -285,6 +288,16 @@ def canonical_time(text: str) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
 
 
+def epoch_seconds(text: str) -> int | None:
+    """Unix seconds of an ISO 8601 / RFC 3339 date-time (naive read as UTC), or None."""
+    canonical = canonical_time(text)
+    m = _TIME.match(canonical)
+    if not m or canonical == text.strip() and not canonical.endswith("Z"):
+        return None
+    y, mo, d, h, mi, sec = (int(g) for g in m.groups()[:6])
+    return int(datetime(y, mo, d, h, mi, sec, tzinfo=UTC).timestamp())
+
+
 def _tz(tz: str | None) -> timezone:
     if tz is None or tz in ("Z", "z"):
         return UTC
@@ -298,21 +311,30 @@ def _tz(tz: str | None) -> timezone:
 def _ordered(children: list, order: list, nested: bool) -> str:
     """Render (and consume) the children named in `order`; nested extensions follow."""
     extensions: list = []
-    if nested:
-        extensions = [c for c in children if isinstance(c, tuple) and c[0].startswith("{")]
-        for c in extensions:
-            children.remove(c)
+    by_name: dict[str, list[Node]] = {}
+    for c in children:
+        if isinstance(c, tuple):
+            if nested and c[0].startswith("{"):
+                extensions.append(c)
+            else:
+                by_name.setdefault(c[0], []).append(c)
+    consumed = {id(c) for c in extensions}
     out: list[str] = []
     for name, sub in order:
+        group = by_name.get(name)
+        if not group:
+            continue
         values = []
-        for child in [c for c in children if isinstance(c, tuple) and c[0] == name]:
+        for child in group:
             text = _ordered_child(child, sub)
             if text:
                 values.append(text)
             if not child[2]:
-                children.remove(child)
+                consumed.add(id(child))
         values.sort()
         out.extend(values)
+    if consumed:
+        children[:] = [c for c in children if id(c) not in consumed]
     if extensions:
         out.append(_generic(extensions))
     return "".join(out)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import unquote
 
 from milktrace.errors import InvalidIdentifier
@@ -252,12 +253,20 @@ def _dl_segments(uri: str) -> list[str] | None:
     return None
 
 
+_URN_BY_SCHEME: dict[str, list[tuple[re.Pattern[str], object]]] = {}
+for _pattern, _conv in _URN_RULES:
+    _scheme = ":".join(_pattern.pattern[1:].split(":")[:4]) + ":"
+    _URN_BY_SCHEME.setdefault(_scheme, []).append((_pattern, _conv))
+
+
+@lru_cache(maxsize=65536)
 def hash_form(uri: str) -> str | None:
     """The canonical GS1 Digital Link of an identifier value for the event hash, or None."""
     if "." not in uri:
         return None
     if uri.startswith("urn:epc:"):
-        for pattern, conv in _URN_RULES:
+        scheme = ":".join(uri.split(":", 4)[:4]) + ":"
+        for pattern, conv in _URN_BY_SCHEME.get(scheme, ()):
             m = pattern.match(uri)
             if m:
                 return conv(m)  # type: ignore[operator]
@@ -365,6 +374,7 @@ def _from_digital_link(uri: str, segs: list[str]) -> Gs1Key:
     return Gs1Key("other", uri)
 
 
+@lru_cache(maxsize=65536)
 def parse_key(uri: str) -> Gs1Key | None:
     """What a GS1 identifier names (check digits verified), or None for a non-GS1 URI.
 
