@@ -472,3 +472,18 @@ def tamper_state(t: Trace, batch: bytes) -> tuple[Any, Any]:
         assert after != before, "tampering did not change batchState"
         return before, after
     raise AssertionError("no storage slot found for the batch")
+
+
+def sample(t: Trace) -> Clean:
+    """The clean history plus a third lot shipped before its melamine result (one violation):
+    the data set of docs/audit-sample.html."""
+    c = clean(t)
+    lot = t.commission("plant", GTIN_FORMULA, "IF250305C", 20250305, 20260905, 1_150, "KGM",
+                       parents=(c.raw_a,))
+    t.quality("lab", lot, "CRONOBACTER", True, 0, "CFU10G")
+    t.quality("lab", lot, "ENTEROBACTERIA", True, 0, "CFU10G")
+    t.hand_over("plant", lot, "carrier")
+    t.accept("carrier", lot)
+    t.condition("carrier", lot, 3.9, 8.6, alarm=True)
+    t.quality("lab", lot, "MELAMINE", True, 0.06, "MGKG")
+    return c

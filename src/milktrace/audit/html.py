@@ -365,7 +365,8 @@ class Html:
         t_min -= span * 0.02
         t_max += span * 0.04
         label_w, plot_w, row_h, top = 250, 900, 30, 34
-        width = label_w + plot_w + 20
+        most = max(sum(1 for ev in b.events if isinstance(ev, RecordEvent)) for b in rows)
+        width = label_w + plot_w + 20 + min(most * 9, 400)  # room for nudged marks
         height = top + row_h * len(rows) + 30
 
         def x(t: int) -> float:
@@ -425,9 +426,17 @@ class Html:
                     f'rx="3" fill="{col}" opacity="0.55"><title>{e(self.ledger.org_label(holder))} '
                     f"holds it from {e(iso(start))}</title></rect>"
                 )
-            for ev in b.events:
-                if isinstance(ev, RecordEvent):
-                    parts.append(self.marker(ev, x(ev.event_time), mid))
+            # marks in time order, nudged apart so that none hides another (the tooltip keeps
+            # the exact time)
+            marks = sorted(
+                (ev for ev in b.events if isinstance(ev, RecordEvent)),
+                key=lambda ev: (ev.event_time, ev.block, ev.log_index),
+            )
+            last_x = -1e9
+            for ev in marks:
+                cx = max(x(ev.event_time), last_x + 9)
+                last_x = cx
+                parts.append(self.marker(ev, cx, mid))
         # legend rows under the plot
         parts.append("</svg>")
         orgs = "".join(
