@@ -487,3 +487,35 @@ def sample(t: Trace) -> Clean:
     t.condition("carrier", lot, 3.9, 8.6, alarm=True)
     t.quality("lab", lot, "MELAMINE", True, 0.06, "MGKG")
     return c
+
+
+def write_sample_report(out: str) -> None:
+    """Build `sample` on a fresh Anvil and write its HTML audit report to `out` (the lab-report
+    folder holds every report but one, plus an invoice that is not on chain)."""
+    import tempfile
+    from pathlib import Path
+
+    from milktrace.audit import run_audit
+    from milktrace.audit.html import render_html
+    from milktrace.chain import connect
+    from milktrace.node import LocalNode
+
+    with LocalNode("anvil", accounts=12) as node, tempfile.TemporaryDirectory() as tmp:
+        t = Trace(connect(node.url), node.dev_accounts())
+        sample(t)
+        docs = Path(tmp) / "lab-reports"
+        docs.mkdir()
+        for i, (name, content) in enumerate(sorted(t.docs.items())):
+            if i != 3:
+                (docs / name).write_bytes(content)
+        (docs / "invoice-2025-0311.pdf").write_bytes(b"%PDF-1.7 an invoice, not a lab report\n")
+        report = run_audit(node.url, t.dep, docs=docs)
+        assert report.documents is not None
+        report.documents.directory = "lab-reports/"
+        Path(out).write_text(render_html(report), encoding="utf-8")
+
+
+if __name__ == "__main__":  # .venv/bin/python tests/integration/audit_data.py docs/audit-sample.html
+    import sys
+
+    write_sample_report(sys.argv[1] if len(sys.argv) > 1 else "docs/audit-sample.html")

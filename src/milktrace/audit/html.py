@@ -87,6 +87,7 @@ padding:8px 12px}
 table{border-collapse:collapse;width:100%;font-size:13px}
 th,td{text-align:left;padding:5px 8px;border-bottom:1px solid var(--line);vertical-align:top}
 th{background:#eef1f5;font-weight:600;position:sticky;top:0}
+td.nowrap{white-space:nowrap}
 tr.flagged td{background:#fff3f2}
 code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px}
 .pill{display:inline-block;border-radius:10px;padding:0 8px;font-size:12px;color:#fff}
@@ -117,6 +118,12 @@ def date_text(ts: int) -> str:
         return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d")
     except (OverflowError, OSError, ValueError):
         return str(ts)
+
+
+def when(ts: int | None) -> str:
+    """`2025-03-12 16:48` (UTC), short enough for a table cell."""
+    text = iso(ts)
+    return text[:16].replace("T", " ") if text.endswith("Z") else text
 
 
 def yyyymmdd(v: int) -> str:
@@ -704,7 +711,7 @@ class Html:
             )
         return (
             f"<tr{' class=flagged' if flags else ''}><td>{ev.block}</td>"
-            f"<td>{e(iso(getattr(ev, 'event_time', None)))}</td><td>{what}</td>"
+            f'<td class="nowrap">{e(when(getattr(ev, "event_time", None)))}</td><td>{what}</td>'
             f'<td>{self.org(actor) if actor else ""}</td><td class="mono">{e(detail)}</td>'
             f'<td><code title="{e(ev.tx)}">{e(short(ev.tx, 10))}</code></td></tr>'
         )
