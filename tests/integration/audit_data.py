@@ -100,7 +100,8 @@ class Trace:
     def same_block(self, calls: list[tuple[Any, str]]) -> list[Any]:
         """Send the calls with automine off and mine them in one block, in order."""
         rpc = self.w3.provider.make_request
-        rpc("evm_setAutomine", [False])
+        ganache = "ganache" in self.w3.client_version.lower()
+        rpc("miner_stop" if ganache else "evm_setAutomine", [] if ganache else [False])
         try:
             hashes = []
             for i, (fn, sender) in enumerate(calls):
@@ -119,7 +120,7 @@ class Trace:
                 )
             rpc("evm_mine", [])
         finally:
-            rpc("evm_setAutomine", [True])
+            rpc("miner_start" if ganache else "evm_setAutomine", [] if ganache else [True])
         receipts = [self.w3.eth.wait_for_transaction_receipt(h, timeout=30) for h in hashes]
         assert len({r["blockNumber"] for r in receipts}) == 1, "not mined in one block"
         assert [r["transactionIndex"] for r in receipts] == sorted(
@@ -478,8 +479,9 @@ def sample(t: Trace) -> Clean:
     """The clean history plus a third lot shipped before its melamine result (one violation):
     the data set of docs/audit-sample.html."""
     c = clean(t)
-    lot = t.commission("plant", GTIN_FORMULA, "IF250305C", 20250305, 20260905, 1_150, "KGM",
-                       parents=(c.raw_a,))
+    lot = t.commission(
+        "plant", GTIN_FORMULA, "IF250305C", 20250305, 20260905, 1_150, "KGM", parents=(c.raw_a,)
+    )
     t.quality("lab", lot, "CRONOBACTER", True, 0, "CFU10G")
     t.quality("lab", lot, "ENTEROBACTERIA", True, 0, "CFU10G")
     t.hand_over("plant", lot, "carrier")
@@ -515,7 +517,9 @@ def write_sample_report(out: str) -> None:
         Path(out).write_text(render_html(report), encoding="utf-8")
 
 
-if __name__ == "__main__":  # .venv/bin/python tests/integration/audit_data.py docs/audit-sample.html
+if (
+    __name__ == "__main__"
+):  # .venv/bin/python tests/integration/audit_data.py docs/audit-sample.html
     import sys
 
     write_sample_report(sys.argv[1] if len(sys.argv) > 1 else "docs/audit-sample.html")

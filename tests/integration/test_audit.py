@@ -225,6 +225,21 @@ def test_csv_has_one_row_per_event(clean_set, audit):
     assert all(r["violations"] == "" for r in rows)
 
 
+def test_ganache_gives_the_same_verdicts():
+    """Ganache (shanghai, its own eth_getLogs and historical eth_call): the clean data set
+    passes, and a lot shipped before its melamine result fails the release check."""
+    with LocalNode("ganache", accounts=12) as node:
+        w3 = connect(node.url)
+        good = Trace(w3, node.dev_accounts())
+        clean(good)
+        assert run_audit(node.url, good.dep).passed
+        bad = Trace(w3, node.dev_accounts())
+        shipped = break_release(bad)
+        report = report_dict(run_audit(node.url, bad.dep))
+        assert failed_checks(report) == ["release"]
+        assert_names(violations(report, "release")[0], shipped)
+
+
 # ---------------------------------------------------------------------- broken data sets
 
 
