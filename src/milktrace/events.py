@@ -332,6 +332,9 @@ _MAX_I64 = 2**63
 _MAX_I32 = 2**31
 
 
+Meta = tuple[int, int, int, str]  # block, tx index, log index, tx hash
+
+
 class _Bad(Exception):
     """Internal: what is wrong with the log being decoded."""
 
@@ -450,7 +453,7 @@ def _need(topics: list[str], d: bytes, n_topics: int, n_bytes: int | None) -> No
         raise _Bad(f"{len(d)} data bytes, expected {n_bytes}")
 
 
-def _dec_org(m: tuple, t: list[str], d: bytes) -> OrganisationAdmitted:
+def _dec_org(m: Meta, t: list[str], d: bytes) -> OrganisationAdmitted:
     _need(t, d, 4, None)
     if len(d) < 96:
         raise _Bad(f"{len(d)} data bytes, expected at least 96")
@@ -467,7 +470,7 @@ def _dec_org(m: tuple, t: list[str], d: bytes) -> OrganisationAdmitted:
     )
 
 
-def _dec_commission(m: tuple, t: list[str], d: bytes) -> BatchCommissioned:
+def _dec_commission(m: Meta, t: list[str], d: bytes) -> BatchCommissioned:
     _need(t, d, 4, None)
     head = 9 * 32
     if len(d) < head + 64:
@@ -498,13 +501,13 @@ def _dec_commission(m: tuple, t: list[str], d: bytes) -> BatchCommissioned:
     )
 
 
-def _dec_derived(m: tuple, t: list[str], d: bytes) -> BatchDerived:
+def _dec_derived(m: Meta, t: list[str], d: bytes) -> BatchDerived:
     _need(t, d, 4, 0)
     return BatchDerived(*m, _b32(t[1]), _b32(t[2]), _b32(t[3]))
 
 
 def _dec_custody(cls: type) -> Any:
-    def dec(m: tuple, t: list[str], d: bytes) -> Any:
+    def dec(m: Meta, t: list[str], d: bytes) -> Any:
         _need(t, d, 4, 64)
         return cls(
             *m, _b32(t[1]), _b32(t[2]), _address_topic(t[3]), _address_word(d, 0), _uint(d, 32, 8)
@@ -513,7 +516,7 @@ def _dec_custody(cls: type) -> Any:
     return dec
 
 
-def _dec_quality(m: tuple, t: list[str], d: bytes) -> QualityRecorded:
+def _dec_quality(m: Meta, t: list[str], d: bytes) -> QualityRecorded:
     _need(t, d, 4, 192)
     return QualityRecorded(
         *m,
@@ -529,7 +532,7 @@ def _dec_quality(m: tuple, t: list[str], d: bytes) -> QualityRecorded:
     )
 
 
-def _dec_condition(m: tuple, t: list[str], d: bytes) -> ConditionRecorded:
+def _dec_condition(m: Meta, t: list[str], d: bytes) -> ConditionRecorded:
     _need(t, d, 4, 192)
     return ConditionRecorded(
         *m,
@@ -549,7 +552,7 @@ _STATUSES = tuple(Status)
 _ANCHORS = tuple(AnchorKind)
 
 
-def _dec_status(m: tuple, t: list[str], d: bytes) -> BatchStatusChanged:
+def _dec_status(m: Meta, t: list[str], d: bytes) -> BatchStatusChanged:
     _need(t, d, 4, 128)
     s = _uint(d, 0, 1)
     if s >= len(_STATUSES):
@@ -566,7 +569,7 @@ def _dec_status(m: tuple, t: list[str], d: bytes) -> BatchStatusChanged:
     )
 
 
-def _dec_anchor(m: tuple, t: list[str], d: bytes) -> EventAnchored:
+def _dec_anchor(m: Meta, t: list[str], d: bytes) -> EventAnchored:
     _need(t, d, 4, 64)
     k = _uint(d, 0, 1)
     if k >= len(_ANCHORS):
@@ -577,14 +580,14 @@ def _dec_anchor(m: tuple, t: list[str], d: bytes) -> EventAnchored:
 
 
 def _dec_role(cls: type) -> Any:
-    def dec(m: tuple, t: list[str], d: bytes) -> Any:
+    def dec(m: Meta, t: list[str], d: bytes) -> Any:
         _need(t, d, 4, 0)
         return cls(*m, _b32(t[1]), _address_topic(t[2]), _address_topic(t[3]))
 
     return dec
 
 
-def _dec_role_admin(m: tuple, t: list[str], d: bytes) -> RoleAdminChanged:
+def _dec_role_admin(m: Meta, t: list[str], d: bytes) -> RoleAdminChanged:
     _need(t, d, 4, 0)
     return RoleAdminChanged(*m, _b32(t[1]), _b32(t[2]), _b32(t[3]))
 

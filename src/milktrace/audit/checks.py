@@ -643,29 +643,29 @@ def check_state(
                 Violation.at("state", last, "no batchState answer for this batch", bid)
             )
             continue
-        mine = (b.holder, b.pending, b.producer, int(b.status))
-        names = ("holder", "pending", "producer", "status")
+        v_holder, v_pending, v_producer, v_status = view
         diffs = []
-        for name, ours, theirs in zip(names, mine, view, strict=True):
-            if name == "status":
-                if ours != theirs:
-                    diffs.append(
-                        f"status: events say {Status(ours).name}, contract says "
-                        f"{Status(theirs).name if theirs in set(Status) else theirs}"
-                    )
-            elif (ours or None) != (theirs or None):
+        for name, ours, theirs in (
+            ("holder", b.holder, v_holder),
+            ("pending", b.pending, v_pending),
+            ("producer", b.producer, v_producer),
+        ):
+            if (ours or None) != (theirs or None):
                 diffs.append(f"{name}: events say {_short(ours)}, contract says {_short(theirs)}")
+        if int(b.status) != v_status:
+            shown = Status(v_status).name if v_status in set(Status) else str(v_status)
+            diffs.append(f"status: events say {b.status.name}, contract says {shown}")
         if diffs:
             violations.append(Violation.at("state", last, "; ".join(diffs), bid))
     for account, o in ledger.orgs.items():
         if o.admitted is None:
             continue
         checked += 1
-        view = org_views.get(account)
-        if view is None:
+        org_view = org_views.get(account)
+        if org_view is None:
             diffs = [f"no organisation answer for {account}"]
         else:
-            vid, vroles, vgln, vcountry = view
+            vid, vroles, vgln, vcountry = org_view
             diffs = []
             if vid != o.org_id:
                 diffs.append(f"id: events say {o.org_id}, contract says {vid}")

@@ -367,7 +367,8 @@ class Html:
         ]
         if not times:
             return ""
-        t_min, t_max = min(times), max(times)
+        t_min: float = min(times)
+        t_max: float = max(times)
         span = max(t_max - t_min, 3600)
         t_min -= span * 0.02
         t_max += span * 0.04
@@ -376,7 +377,7 @@ class Html:
         width = label_w + plot_w + 20 + min(most * 9, 400)  # room for nudged marks
         height = top + row_h * len(rows) + 30
 
-        def x(t: int) -> float:
+        def x(t: float) -> float:
             return label_w + (t - t_min) / (t_max - t_min) * plot_w
 
         parts = [

@@ -20,6 +20,7 @@ from milktrace.events import (
     CustodyHandedOver,
     CustodyHandOverCancelled,
     DecodedEvent,
+    Event,
     EventAnchored,
     OrganisationAdmitted,
     QualityRecorded,
@@ -191,7 +192,7 @@ CSV_COLUMNS = (
 )
 
 
-def _details(ev: DecodedEvent, ledger: Ledger) -> tuple[str, str]:
+def _details(ev: Event, ledger: Ledger) -> tuple[str, str]:
     """(counterparty account, details text) of an event."""
     if isinstance(ev, BatchCommissioned):
         parents = " ".join(
