@@ -181,7 +181,15 @@ def read_epcis(path: Path) -> FileResult:
         check_event_names(event, ev_ctx.prefixes, where, out)
         mapper = EventMapper(out.file, index, event, ev_ctx.prefixes, event_id_of(event, ctx),
                              path.parent)
-        mapped = mapper.run()
+        if any(p.where == where for p in out.problems):
+            # Already invalid: map it for what more can be said, but its members may not
+            # have the shapes mapping relies on; its problems are reported either way.
+            try:
+                mapped = mapper.run()
+            except (TypeError, AttributeError, KeyError, ValueError, IndexError):
+                continue
+        else:
+            mapped = mapper.run()
         for p in mapped.problems:
             if (p.where, p.field) not in reported:
                 out.problems.append(p)

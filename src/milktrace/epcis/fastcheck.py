@@ -165,7 +165,8 @@ _COMMON: dict[str, Check] = {
     "eventID": _s, "certificationInfo": lambda c: _s(c) or _array(c, _s),
     "errorDeclaration": _error_declaration}
 _WHERE_WHY: dict[str, Check] = {
-    "action": lambda a: a in _ACTIONS, "bizStep": _biz_step, "disposition": _disposition,
+    "action": lambda a: isinstance(a, str) and a in _ACTIONS, "bizStep": _biz_step,
+    "disposition": _disposition,
     "readPoint": _location, "bizLocation": _location,
     "bizTransactionList": lambda b: _array(b, _biz_transaction),
     "sourceList": lambda s: _array(s, _party("source")),
@@ -222,7 +223,8 @@ def accepts(event: Any) -> bool:
     """True only when the GS1 schema accepts `event` as an EPCIS document event."""
     if not isinstance(event, dict):
         return False
-    spec = _TYPES.get(event.get("type"))  # type: ignore[arg-type]
+    kind = event.get("type")
+    spec = _TYPES.get(kind) if isinstance(kind, str) else None
     if spec is None:
         return False
     checks, required, rule = spec

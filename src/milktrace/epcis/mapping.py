@@ -312,7 +312,7 @@ class EventMapper:
     def run(self) -> EventResult:
         e = self.event
         etype = e.get("type")
-        if etype not in ANCHOR_KINDS:
+        if not isinstance(etype, str) or etype not in ANCHOR_KINDS:
             self.problem("type", f"expected one of {', '.join(ANCHOR_KINDS)}; extension event "
                                  f"type {etype!r} cannot be recorded")
             return self.out
@@ -697,7 +697,7 @@ def error_declaration_suffix(declaration: Mapping[str, Any]) -> str:
         reason = expand_term("errorReason", declaration["reason"].strip())
         out.append("reason=" + canonical_value(reason))
     ids = declaration.get("correctiveEventIDs")
-    for value in sorted(ids if isinstance(ids, list) else []):
-        out.append("correctiveEventID=" + str(value))
+    for value in sorted(v for v in (ids if isinstance(ids, list) else []) if isinstance(v, str)):
+        out.append("correctiveEventID=" + value)
     return "".join(out)
 
