@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from milktrace.errors import RpcError
@@ -294,3 +296,77 @@ def test_real_errors_are_not_refusals():
     )
     assert classify_refusal(TransportError("connection refused")) is None
     assert classify_refusal(TransportError("timed out", timeout=True)) is not None
+
+
+# ---------------------------------------------------------------------- the HTTP client
+
+
+class Scripted:
+    """A local HTTP server; `respond(request body) -> (status, reply)` answers each POST."""
+
+    def __init__(self, respond) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.bodies: list = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                outer.bodies.append(body)
+                status, reply = respond(body)
+                data = (reply if isinstance(reply, str) else json.dumps(reply)).encode()
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_batch_answers_are_matched_by_id_whatever_their_order():
+    def respond(body):  # answers in reverse order
+        return 200, [
+            {"jsonrpc": "2.0", "id": r["id"], "result": r["params"][0]} for r in reversed(body)
+        ]
+
+    srv = Scripted(respond)
+    try:
+        client = RpcClient(srv.url, retries=0)
+        assert client.batch([("eth_call", [i]) for i in range(5)], chunk=3) == [0, 1, 2, 3, 4]
+        assert [len(b) for b in srv.bodies] == [3, 2]
+    finally:
+        srv.close()
+
+
+def test_busy_provider_is_retried_and_a_json_error_body_is_a_provider_error():
+    script = [
+        (503, "busy"),
+        (200, {"jsonrpc": "2.0", "id": 2, "result": "0x10"}),
+        (400, {"jsonrpc": "2.0", "id": 3, "error": {"code": -32602, "message": "bad params"}}),
+    ]
+    srv = Scripted(lambda body: script.pop(0))
+    try:
+        client = RpcClient(srv.url, retries=2)
+        assert client.block_number() == 16
+        with pytest.raises(ProviderError, match="bad params"):
+            client.call("eth_getLogs", [{}])
+        assert client.requests == 3 and script == []
+    finally:
+        srv.close()
+
+
+def test_unreachable_node_is_a_transport_error():
+    client = RpcClient("http://127.0.0.1:9", retries=0)
+    with pytest.raises(TransportError, match="eth_chainId"):
+        client.chain_id()
