@@ -117,7 +117,7 @@ class Row:
             return None
         try:
             return parse(value)
-        except (ValueError, InvalidIdentifier, InvalidOperation) as exc:
+        except (ValueError, KeyError, InvalidIdentifier, InvalidOperation) as exc:
             detail = str(exc) if isinstance(exc, InvalidIdentifier) else ""
             self.problem(column, f"expected {what}; got {value!r}"
                          + (f" ({detail})" if detail else ""))
