@@ -12,7 +12,7 @@ import { decodeLog, TOPIC } from "./abi.js";
 import { fill } from "./dom.js";
 import { I18n, LANGS, loadCatalogue, pickLanguage, rememberLanguage } from "./i18n.js";
 import { LinkError, parseLocation } from "./link.js";
-import { stateView, storyView } from "./render.js";
+import { ancestryViews, stateView, storyView } from "./render.js";
 import { LogReader, Rpc, RpcError } from "./rpc.js";
 import { sha256Hex } from "./sha256.js";
 import { buildStory, organisations, recallIndex } from "./story.js";
@@ -26,19 +26,26 @@ let view = { kind: "loading", info: {} }; // or {story, ctx}
 let configPromise = null;
 let loadSeq = 0;
 
-const fetchJson = (url, optional = false) => fetch(url, { cache: "no-cache" }).then((r) => {
+const fetchJson = (url, optional = false) => fetch(url).then((r) => {
   if (r.ok) return r.json();
   if (optional && r.status === 404) return {};
   throw new Error(`${url}: HTTP ${r.status}`);
 });
 
+let productsPromise = null;
+
+/** The chain config; round trip 1 waits for it alone (product names only matter to render). */
 function loadConfig() {
   if (!configPromise) {
-    configPromise = Promise.all([fetchJson("/config/chain.json"), fetchJson("/config/products.json", true).catch(() => ({}))])
-      .then(([chain, products]) => ({ chain: checkConfig(chain), products }));
+    configPromise = fetchJson("/config/chain.json").then(checkConfig);
     configPromise.catch(() => { configPromise = null; });
   }
   return configPromise;
+}
+
+function loadProducts() {
+  if (!productsPromise) productsPromise = fetchJson("/config/products.json", true).catch(() => ({}));
+  return productsPromise;
 }
 
 function checkConfig(c) {
@@ -65,7 +72,7 @@ function render() {
 /** Re-renders the parts that ancestry changes (status banners, parents), keeping the rest. */
 function refreshAncestry() {
   if (!view.story) return;
-  const fresh = storyView(i18n, view.story, view.ctx);
+  const fresh = ancestryViews(i18n, view.story, view.ctx);
   for (const id of ["status", "parents"]) {
     const old = document.getElementById(id);
     const next = fresh.find((n) => n.id === id);
@@ -126,9 +133,10 @@ async function load() {
   if (!link) return setState("landing", { lookup: goTo });
   setState("loading");
 
-  let config, products;
+  const productsLoading = loadProducts();
+  let config;
   try {
-    ({ chain: config, products } = await loadConfig());
+    config = await loadConfig();
   } catch (err) {
     return setState("error", { retry, detail: String(err.message || err) });
   }
@@ -149,6 +157,8 @@ async function load() {
     if (seq !== loadSeq) return;
     story = buildStory(link, batchLogs.map(decodeLog));
     if (!story.commission) return setState("unknown", { link, lookup: goTo });
+    const products = await productsLoading;
+    if (seq !== loadSeq) return;
     ctx = {
       config, products, latest, reader,
       orgs: organisations(orgLogs.map(decodeLog)),
@@ -163,7 +173,7 @@ async function load() {
   root.dataset.state = "ready";
   render();
   performance.mark("milktrace:content");
-  root.dataset.roundTrips = String(rpc.roundTrips);
+  root.dataset.roundTrips = root.dataset.contentRoundTrips = String(rpc.roundTrips);
 
   try {
     await loadAncestry(story, reader, ctx.latest, () => seq === loadSeq);

@@ -294,6 +294,11 @@ function proof(i18n, story, ctx) {
 
 // ---------------------------------------------------------------- pages
 
+/** Only the parts the ancestry changes: the status banners and the parents section. */
+export function ancestryViews(i18n, story, ctx) {
+  return [banners(i18n, story, ctx), parents(i18n, story, ctx)];
+}
+
 export function storyView(i18n, story, ctx) {
   return [
     banners(i18n, story, ctx),
