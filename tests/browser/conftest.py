@@ -6,13 +6,12 @@ viewport, language, Shanghai time zone) per test. Screenshots go to test-artifac
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 import page_scenario as scenario_mod  # noqa: E402
+from scanpage_support import open_page, wait_settled  # noqa: E402
 
 from milktrace.chain import connect  # noqa: E402
 from milktrace.node import LocalNode  # noqa: E402
@@ -28,8 +28,6 @@ from milktrace.paths import project_root  # noqa: E402
 CHROMIUM = Path(os.environ.get("MILKTRACE_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-PHONE = {"width": 375, "height": 812}
-ARTIFACTS = project_root() / "test-artifacts" / "screens"
 
 
 @dataclass
@@ -84,62 +82,6 @@ def browser() -> Iterator[object]:
         b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield b
         b.close()
-
-
-@dataclass
-class Watch:
-    """What a page did that it should not: dialogs, page errors, console errors."""
-
-    dialogs: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    console: list[str] = field(default_factory=list)
-    rpc_posts: list[list[str]] = field(default_factory=list)  # methods per JSON-RPC POST
-    preflights: int = 0
-
-
-def open_page(browser, site: Site, lang: str = "zh-CN", bypass_csp: bool = False):
-    """A new phone-sized context and page; returns (page, watch)."""
-    ctx = browser.new_context(viewport=PHONE, locale=lang, timezone_id="Asia/Shanghai",
-                              device_scale_factor=1, bypass_csp=bypass_csp,
-                              extra_http_headers={"Accept-Language": lang})
-    page = ctx.new_page()
-    watch = Watch()
-
-    def on_dialog(d):
-        watch.dialogs.append(d.message)
-        d.dismiss()
-
-    def on_request(req):
-        if not req.url.startswith(site.rpc):
-            return
-        if req.method == "POST":
-            body = json.loads(req.post_data or "[]")
-            calls = body if isinstance(body, list) else [body]
-            watch.rpc_posts.append([c.get("method") for c in calls])
-        elif req.method == "OPTIONS":
-            watch.preflights += 1
-
-    page.on("dialog", on_dialog)
-    page.on("pageerror", lambda e: watch.errors.append(str(e)))
-    page.on("console", lambda m: watch.console.append(m.text) if m.type == "error" else None)
-    page.on("request", on_request)
-    return page, watch
-
-
-def wait_settled(page, ancestry: bool = True) -> str:
-    """Waits until the page left `loading` (and finished the ancestry); returns the state."""
-    page.wait_for_selector("html:not([data-state=loading])", state="attached", timeout=15000)
-    state = page.get_attribute("html", "data-state")
-    if ancestry and state == "ready":
-        page.wait_for_selector("html[data-ancestry]", state="attached", timeout=15000)
-    return state
-
-
-def screenshot(page, name: str, full_page: bool = True) -> Path:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=full_page)
-    return path
 
 
 @pytest.fixture

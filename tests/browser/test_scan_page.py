@@ -8,7 +8,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import screenshot, wait_settled
 from page_scenario import (
     XSS_CARRIER,
     XSS_ORG,
@@ -17,6 +16,7 @@ from page_scenario import (
     XSS_TEST2,
     XSS_UNIT,
 )
+from scanpage_support import screenshot, wait_settled
 
 from milktrace import qr
 
