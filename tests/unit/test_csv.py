@@ -209,7 +209,7 @@ def test_bad_readings_file_line_is_named(tmp_path):
 
 
 def test_unknown_and_missing_header_columns_are_named_on_line_1(tmp_path):
-    found = problems(tmp_path, [], raw="kind,evnt_time,gtin\nship,x,y\n".encode())
+    found = problems(tmp_path, [], raw=b"kind,evnt_time,gtin\nship,x,y\n")
     assert ("line 1", "evnt_time") in [(w, f) for w, f, _ in found]
     assert ("line 1", "event_time") in [(w, f) for w, f, _ in found]
 
