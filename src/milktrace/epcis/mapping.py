@@ -7,7 +7,9 @@ Each record is made once per batch (unit) the event names:
   quantityList, or a Digital Link with /10/ in epcList);
 * bizStep shipping → HandOver to the destination party (possessing_party, else owning_party,
   else location); receiving → Accept; void_shipping → CancelHandOver;
-* `mt:labResult`, or a sensorReport with `mt:testCode` → QualityResult per result;
+* `mt:labResult`, or a sensorReport with `mt:testCode` → QualityResult per result (with
+  several results in one event, each gets the id sha-256(event hash ‖ UTF-8 test code), so
+  records stay unique by kind, batch and event id);
 * `mt:status` quarantined / released / recalled → StatusChange (explicit, wins);
   persistentDisposition.set ∋ recalled, or disposition recalled (not on shipping/receiving)
   → RECALLED; inspecting without a lab result, disposition non_conformant → QUARANTINED,
@@ -418,6 +420,7 @@ class EventMapper:
                 site_gln=site, event_time=time, parents=tuple(u.id for u in parents))
             self.add(record, unit, unit.field,
                      parent_units=tuple(u.key.path or "" for u in parents))
+            self.covered.update(u.id for u in parents)  # BatchDerived links them already
 
     @staticmethod
     def _month_end(yyyymm00: int) -> int:
@@ -495,13 +498,25 @@ class EventMapper:
         if not results:
             return False
         targets = self.with_path()
+        codes: dict[str, str] = {}
         for fld, res in results:
             record_fields = self._lab_result(fld, res, disp)
             if record_fields is None:
                 continue
+            code = record_fields["test_code"]
+            if code in codes:
+                self.problem(fld + ".testCode", f"test code {code} appears twice in this event "
+                                                f"(also at {codes[code]}); expected one result "
+                                                "per test")
+                continue
+            codes[code] = fld
+            # One result: the event's own id. Several: each its own id, so that records stay
+            # unique by (kind, batch, event id): sha-256(event hash ‖ UTF-8 test code).
+            ident = self.event_id if len(results) == 1 else hashlib.sha256(
+                self.event_id + code.encode("utf-8")).digest()
             for unit in targets:
-                self.add(QualityResult(batch_id=unit.id, event_id=self.event_id,
-                                       event_time=time, **record_fields), unit, fld)
+                self.add(QualityResult(batch_id=unit.id, event_id=ident, event_time=time,
+                                       **record_fields), unit, fld)
         return True
 
     def _lab_result(self, fld: str, res: Mapping[str, Any], disp: str | None
