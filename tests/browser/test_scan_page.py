@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import urllib.request
 from pathlib import Path
 
@@ -395,3 +396,22 @@ def batch_logs(site, batch) -> list:
                                {"Content-Type": "application/json"})
     with urllib.request.urlopen(r, timeout=10) as resp:
         return json.loads(resp.read())["result"]
+
+
+# ---------------------------------------------------------------- docs
+
+
+@pytest.mark.skipif(not os.environ.get("MILKTRACE_DOCS_SCREENSHOTS"),
+                    reason="set MILKTRACE_DOCS_SCREENSHOTS=1 to refresh docs/screenshots/")
+@pytest.mark.parametrize("batch, name", [("normal", "normal-zh"), ("recalled", "recalled-zh")])
+def test_docs_screenshots(browser, site, batch, name):
+    """The README's phone screenshots: the first screen a parent in Shanghai sees."""
+    out = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+    out.mkdir(parents=True, exist_ok=True)
+    ctx = browser.new_context(viewport={"width": 375, "height": 812}, device_scale_factor=2,
+                              locale="zh-CN", timezone_id="Asia/Shanghai")
+    page = ctx.new_page()
+    page.goto(site.batch_url(batch))
+    wait_settled(page)
+    page.screenshot(path=str(out / f"{name}.png"))
+    ctx.close()
