@@ -415,3 +415,27 @@ def test_docs_screenshots(browser, site, batch, name):
     wait_settled(page)
     page.screenshot(path=str(out / f"{name}.png"))
     ctx.close()
+
+
+@pytest.mark.parametrize("explorer", ["https://explorer.example", None, "javascript:alert(1)"])
+def test_proof_links_go_to_the_explorer_only_when_one_is_configured(phone, site, explorer):
+    page, watch = phone("", lang="en", settle=False)
+
+    def with_explorer(route):
+        resp = route.fetch()
+        cfg = resp.json()
+        cfg["explorer"] = explorer
+        route.fulfill(response=resp, body=json.dumps(cfg))
+
+    page.route("**/config/chain.json", with_explorer)
+    page.goto(site.batch_url("normal"))
+    wait_settled(page)
+    hrefs = page.eval_on_selector_all("#proof a", "els => els.map(e => e.getAttribute('href'))")
+    if explorer == "https://explorer.example":
+        address = site.scenario.deployment.address.lower()
+        assert f"{explorer}/address/{address}" in hrefs
+        assert any(h.startswith(f"{explorer}/tx/0x") for h in hrefs)
+        assert any(h.startswith(f"{explorer}/block/") for h in hrefs)
+    else:
+        assert hrefs == []
+    assert watch.dialogs == []
