@@ -7,9 +7,11 @@ import json
 import logging
 import os
 import signal
+import sys
 from pathlib import Path
 
 from milktrace import serve
+from milktrace.errors import MilktraceError
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +67,14 @@ def chain_config(args: argparse.Namespace, root: Path) -> dict | None:
 
 def run(args: argparse.Namespace) -> int:
     root = serve.frontend_dir()
-    config = chain_config(args, root)
+    try:
+        config = chain_config(args, root)
+    except MilktraceError as exc:
+        if args.rpc or args.deployment:
+            raise
+        # nothing deployed yet: serve the page anyway, it says it cannot read the chain
+        print(f"milktrace serve: warning: {exc}", file=sys.stderr)
+        config = None
     site = serve.PageSite(root=root, chain_config=config, products=args.products)
     server = serve.make_server(site, args.host, args.port)
 
