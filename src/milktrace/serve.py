@@ -164,7 +164,8 @@ class PageServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{host}:{port}/"
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        return f"http://{name}:{port}/"
 
 
 def make_server(site: PageSite, host: str = "127.0.0.1", port: int = 0) -> PageServer:
