@@ -206,7 +206,18 @@ def test_everyday_dispositions_only_anchor_the_event(tmp_path):
     assert (first.kind, first.anchor_kind) == (RecordKind.ANCHOR, AnchorKind.OBJECT)
     assert {(r.kind, r.anchor_kind) for r in agg} == {(RecordKind.ANCHOR,
                                                        AnchorKind.AGGREGATION)}
-    assert len(agg) == 2  # the pallet (SSCC) and the batch
+    # the registry anchors against batches: the batch only, not the pallet (SSCC)
+    assert [r.batch_id for r in agg] == [batch_id(GTIN, LOT)]
+
+
+def test_an_event_naming_no_batch_is_anchored_against_its_units(tmp_path):
+    pallet_only = {**event(), "type": "AggregationEvent", "action": "ADD",
+                   "parentID": "urn:epc:id:sscc:6901234.0000000001",
+                   "childEPCs": ["urn:epc:id:sscc:6901234.0000000002"]}
+    pallet_only.pop("epcList", None)
+    recs = records(document(tmp_path, pallet_only))
+    assert {r.kind for r in recs} == {RecordKind.ANCHOR}
+    assert len(recs) == 2  # parent and child pallets
 
 
 def test_an_error_declaration_gets_its_own_event_id(tmp_path):

@@ -694,7 +694,12 @@ class EventMapper:
     # ------------------------------------------------------------------ anchors
 
     def anchor_all(self, kind: AnchorKind, time: int) -> None:
-        for unit in self.with_path():
+        """Anchor the event against each batch it names; the registry anchors against batches,
+        so pallets (SSCC) and serialised items are anchored only when the event names no batch
+        (and then need commissioning on chain first)."""
+        units = self.with_path()
+        batches = [u for u in units if u.key.kind == "lgtin"]
+        for unit in batches or units:
             if unit.id not in self.covered:
                 self.add(Anchor(batch_id=unit.id, event_id=self.event_id, anchor_kind=kind,
                                 event_time=time), unit, unit.field)
