@@ -93,6 +93,8 @@ def page_bytes(assets: list[str], base: str) -> int:
     for url in assets:
         path = url[len(base):].split("?")[0]
         local = ROOT / "frontend" / path
+        if path.startswith("config/"):
+            continue  # deployment data (chain.json carries the whole ABI), not the page
         if path and local.is_file():
             total += local.stat().st_size
         elif "/01/" in url:  # the Digital Link path answers index.html
