@@ -222,7 +222,7 @@ def batch_panel(cronobacter_found: bool) -> list[tuple[str, str, str, bool]]:
         ("MELAMINE", "0.01", "MGKG", True),
         ("AFLATOXIN_M1", "0.005", "UGKG", True),
         ("CRONOBACTER", "1" if cronobacter_found else "0", "CFU10G", not cronobacter_found),
-        ("ENTEROBACT", "0", "CFU10G", True),
+        ("ENTEROBACTERIA", "0", "CFU10G", True),
         ("PROTEIN", "3.3", "G100ML", True),
         ("FAT", "3.1", "G100ML", True),
     ]
@@ -367,6 +367,10 @@ def main() -> None:
         for k, n, g, c, r, p in CAST])
     write_json(OUT / "products.json", PRODUCTS)
     write_json(OUT / "steps.json", STEPS)
+    # the audit's release rule (melamine and microbiology before leaving the plant) covers the
+    # finished infant milk; raw milk is tested when the plant receives it
+    write(OUT / "audit-policy.yaml", "release:\n  applies_to: gtins\n"
+          f"  gtins: [\"{INFANT_MILK}\"]\n")
     print(f"wrote the demo data set under {OUT}")
 
 
