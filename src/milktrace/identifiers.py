@@ -98,9 +98,10 @@ def parse_digital_link(uri: str) -> DigitalLink:
     Raises InvalidIdentifier naming what is wrong.
     """
     parts = urlsplit(uri.strip())
-    path = parts.path
-    if parts.fragment.startswith("/"):
-        path = parts.fragment.split("?", 1)[0]
+    path, query_text = parts.path, parts.query
+    if parts.fragment.startswith("/"):  # hosts without rewrites: https://host/#/01/...?17=...
+        path, _, fragment_query = parts.fragment.partition("?")
+        query_text = fragment_query or query_text
     segs = [unquote(s) for s in path.split("/") if s]
     # a Digital Link may have a path prefix before the primary key
     for i, s in enumerate(segs):
@@ -109,7 +110,7 @@ def parse_digital_link(uri: str) -> DigitalLink:
             break
     else:
         raise InvalidIdentifier(f"{uri!r}: expected a GS1 Digital Link path /01/{{GTIN}}/10/{{lot}}")
-    query = dict(q.split("=", 1) for q in parts.query.split("&") if "=" in q)
+    query = dict(q.split("=", 1) for q in query_text.split("&") if "=" in q)
     expiry = query.get("17")
     if segs[0] == "00":
         if len(segs) != 2:
