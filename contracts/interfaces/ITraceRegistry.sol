@@ -476,13 +476,17 @@ interface ITraceRegistry {
     function cancelHandOver(bytes32 batchId, bytes32 eventId, uint64 eventTime) external;
 
     /// @notice Records a laboratory result.
-    /// @dev Requirements: caller has LAB_ROLE; the batch exists.
+    /// @dev Requirements: caller has LAB_ROLE; the batch exists; each field of `q` is the
+    /// canonical ABI encoding of its type (else {TraceRegistryMalformedRecord} with the offset
+    /// of the first bad word).
     /// Emits a {QualityRecorded} event.
     /// @param q The result.
     function recordQuality(QualityResult calldata q) external;
 
     /// @notice Records a cold-chain summary.
-    /// @dev Requirements: caller holds the batch or is its pending addressee, and has a role.
+    /// @dev Requirements: caller holds the batch or is its pending addressee, and has a role;
+    /// each field of `s` is the canonical ABI encoding of its type (else
+    /// {TraceRegistryMalformedRecord} with the offset of the first bad word).
     /// Emits a {ConditionRecorded} event.
     /// @param s The summary.
     function recordCondition(ConditionSummary calldata s) external;
