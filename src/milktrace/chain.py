@@ -52,7 +52,7 @@ def is_local_chain(chain_id: int) -> bool:
 def connect(rpc: str, timeout: float = 30.0) -> Web3:
     w3 = Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": timeout}))
     try:
-        w3.eth.chain_id
+        _ = w3.eth.chain_id
     except Exception as exc:
         raise NodeError(f"cannot reach a node at {rpc}: {_short(exc)}") from exc
     return w3
@@ -77,7 +77,8 @@ class Deployment:
 
     @classmethod
     def from_json(cls, data: dict[str, Any], source: str = "manifest") -> Deployment:
-        missing = [k for k in ("chainId", "address", "deployBlock", "deployTx", "abi") if k not in data]
+        missing = [k for k in ("chainId", "address", "deployBlock", "deployTx", "abi")
+                   if k not in data]
         if missing:
             raise DeploymentError(f"{source}: missing field(s) {', '.join(missing)}")
         return cls(int(data["chainId"]), Web3.to_checksum_address(data["address"]),
@@ -93,7 +94,8 @@ class Deployment:
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise DeploymentError(f"{path}: no deployment manifest (run `milktrace deploy`)") from None
+            raise DeploymentError(f"{path}: no deployment manifest (run `milktrace deploy`)") \
+                from None
         except ValueError as exc:
             raise DeploymentError(f"{path}: not JSON: {exc}") from exc
         return cls.from_json(data, str(path))
@@ -106,9 +108,11 @@ def manifest_path(chain_id: int, root: Path | None = None) -> Path:
 def load_deployment(w3: Web3, path: Path | None = None) -> Deployment:
     """The manifest at `path`, or deployments/<chainId>.json; checked against the node."""
     chain_id = w3.eth.chain_id
-    dep = Deployment.load(path or manifest_path(chain_id))
+    path = Path(path) if path else manifest_path(chain_id)
+    dep = Deployment.load(path)
     if dep.chain_id != chain_id:
-        raise DeploymentError(f"{path}: manifest is for chain {dep.chain_id}, node is chain {chain_id}")
+        raise DeploymentError(f"{path}: manifest is for chain {dep.chain_id}, "
+                              f"the node is chain {chain_id}")
     if len(w3.eth.get_code(dep.address)) == 0:
         raise DeploymentError(f"no registry code at {dep.address} on chain {chain_id} "
                               "(a restarted dev chain? deploy again)")
@@ -227,7 +231,8 @@ def wait_confirmations(w3: Web3, block: int, confirmations: int, timeout: float 
     deadline = time.monotonic() + timeout
     while confirmations > 0 and w3.eth.block_number < block + confirmations:
         if time.monotonic() > deadline:
-            raise NodeError(f"block {block} did not reach {confirmations} confirmations in {timeout}s")
+            raise NodeError(f"block {block} did not reach {confirmations} confirmations "
+                            f"in {timeout}s")
         time.sleep(1)
 
 
@@ -382,8 +387,7 @@ class Rpc:
         if not isinstance(reply, dict):
             raise RpcError(f"{self.url}: {method}: unexpected reply {str(reply)[:200]}")
         if "error" in reply:
-            raise RpcError(f"{self.url}: {method}: {_error_text(reply['error'])}",
-                           ) from None
+            raise RpcReplyError(method, reply["error"], self.url)
         return reply.get("result")
 
     def batch(self, calls: Sequence[tuple[str, Sequence[Any]]],
@@ -410,6 +414,27 @@ class Rpc:
         return out
 
 
+class RpcReplyError(RpcError):
+    """The node answered a JSON-RPC error; `data` is the revert data (0x...) when present."""
+
+    def __init__(self, method: str, error: Any, url: str = "") -> None:
+        self.method = method
+        self.error = error
+        self.code = error.get("code") if isinstance(error, dict) else None
+        self.data = error_data(error)
+        super().__init__(f"{url}: {method}: {_error_text(error)}")
+
+
+def error_data(error: Any) -> str | None:
+    """Revert data of a JSON-RPC error object (Anvil: `data`; Ganache: `data.result`)."""
+    if not isinstance(error, dict):
+        return None
+    data = error.get("data")
+    if isinstance(data, dict):
+        data = data.get("result") or data.get("data")
+    return data if isinstance(data, str) and data.startswith("0x") else None
+
+
 @dataclass(frozen=True)
 class RpcReply:
     result: Any
@@ -423,13 +448,17 @@ class RpcReply:
     def message(self) -> str:
         return _error_text(self.error) if self.error is not None else ""
 
+    @property
+    def data(self) -> str | None:
+        return error_data(self.error)
+
 
 def _error_text(error: Any) -> str:
     if isinstance(error, dict):
         text = str(error.get("message", error))
-        data = error.get("data")
-        if isinstance(data, str) and data.startswith("0x"):
-            text += f" (data {data[:138]})"
+        data = error_data(error)
+        if data:
+            text += f" (data {data[:200]})"
         return text[:500]
     return str(error)[:500]
 
