@@ -202,6 +202,43 @@ class RegistryView:
         return self._batches[batch_id]
 
 
+class _Optimistic:
+    """A ChainView that answers `batch_exists` True for batches not yet known and notes them,
+    so that planning costs one batched `statusesOf` instead of one call per batch."""
+
+    def __init__(self, view: RegistryView) -> None:
+        self.view = view
+        self.asked: set[bytes] = set()
+
+    def organisation_by_gln(self, gln: str) -> Organisation | None:
+        return self.view.organisation_by_gln(gln)
+
+    def batch_exists(self, batch_id: bytes) -> bool:
+        known = self.view._batches.get(batch_id)
+        if known is None:
+            self.asked.add(batch_id)
+            return True
+        return known
+
+
+def plan_with_chain(paths: Sequence[Path], signer: Organisation | None,
+                    view: RegistryView) -> list[Any]:
+    """`plan.plan_files` against the chain, with the batch look-ups batched: plan once
+    assuming unknown batches exist, look them all up in one go, and plan again (from the
+    cache) only when one is missing, so that the problems name it exactly."""
+    from milktrace.plan import plan_files
+
+    optimistic = _Optimistic(view)
+    try:
+        planned = plan_files(paths, signer, optimistic)
+    except ValidationError:
+        planned = None
+    view.prefetch_batches(optimistic.asked)
+    if planned is not None and all(view._batches[b] for b in optimistic.asked):
+        return planned
+    return plan_files(paths, signer, view)  # raises, listing every problem
+
+
 # ------------------------------------------------------------------ what is on chain
 
 RecordKey = tuple[bytes, bytes, bytes]  # (topic0, batch id, event id)

@@ -97,7 +97,7 @@ def _ingest(args: argparse.Namespace, options: ingest.Options) -> int:
             f" on chain {dep.chain_id}: ask the consortium admin to run `milktrace org add "
             f"{account.address} --role ROLE ...`; nothing was sent")
     t0 = time.monotonic()
-    planned = _plan(list(args.files), signer, view)
+    planned = ingest.plan_with_chain(list(args.files), signer, view)
     records = [p.record for p in planned]
     sources = [f"{p.source.file}: {p.source.where}" for p in planned]
     with _progress(args) as progress:
