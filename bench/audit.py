@@ -27,6 +27,7 @@ from web3 import Web3
 
 from milktrace.audit import analyse, check_state
 from milktrace.audit import views as audit_views
+from milktrace.audit.run import paused_gc
 from milktrace.chain import connect, deploy_registry, registry
 from milktrace.events import decode_logs
 from milktrace.identifiers import batch_id, gs1_check_digit
@@ -224,10 +225,11 @@ def main() -> int:
         t0 = time.perf_counter()
         raw = fetch_logs(client, dep.address, dep.deploy_block, head, stats=stats)
         t1 = time.perf_counter()
-        events = decode_logs(raw, dep.address)
-        t2 = time.perf_counter()
-        report = analyse(events)
-        t3 = time.perf_counter()
+        with paused_gc():  # as run_audit does
+            events = decode_logs(raw, dep.address)
+            t2 = time.perf_counter()
+            report = analyse(events)
+            t3 = time.perf_counter()
         ledger = report.ledger
         bids = [b for b, h in ledger.batches.items() if h.commissioned is not None]
         accts = [a for a, o in ledger.orgs.items() if o.admitted is not None]

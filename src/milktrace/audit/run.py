@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,6 +77,20 @@ class AuditReport:
     @property
     def passed(self) -> bool:
         return not self.violations
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector during bulk decoding and checking: they allocate
+    hundreds of thousands of acyclic objects, which would trigger many useless full
+    collections (about a third of the decoding time at 100k events)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def resolve_batch(text: str) -> bytes:
@@ -170,11 +186,12 @@ def run_audit(
         )
         t_fetch = time.perf_counter()
         rpc_fetch = client.seconds
-        events = decode_logs(raw, deployment.address)
-        del raw
-        t_decode = time.perf_counter()
-        focus = resolve_batch(batch) if batch else None
-        report = analyse(events, policy, focus=focus)
+        with paused_gc():
+            events = decode_logs(raw, deployment.address)
+            del raw
+            t_decode = time.perf_counter()
+            focus = resolve_batch(batch) if batch else None
+            report = analyse(events, policy, focus=focus)
         t_check = time.perf_counter()
         ledger = report.ledger
         batch_ids = [bid for bid, b in ledger.batches.items() if b.commissioned is not None]
