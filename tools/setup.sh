@@ -59,13 +59,17 @@ for tool in anvil ganache; do
   fi
 done
 
-# 4. Chromium for the browser tests (Debian package; never a downloaded browser build).
-if ! command -v chromium >/dev/null 2>&1; then
+# 4. Chromium for the browser tests (Debian package; never a downloaded browser build), and a
+#    CJK font so Chinese text renders in it.
+apt_missing=()
+command -v chromium >/dev/null 2>&1 || apt_missing+=(chromium)
+dpkg -s fonts-wqy-microhei >/dev/null 2>&1 || apt_missing+=(fonts-wqy-microhei)
+if [ ${#apt_missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
-    say "installing Debian chromium"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    say "installing Debian ${apt_missing[*]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_missing[@]}" >/dev/null
   else
-    say "chromium is missing and this is not root: run 'sudo apt-get install chromium'; browser tests will be skipped"
+    say "missing Debian packages ${apt_missing[*]} and this is not root: run 'sudo apt-get install ${apt_missing[*]}'; browser tests will be skipped"
   fi
 fi
 
