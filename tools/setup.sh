@@ -23,8 +23,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 if ! fresh python constraints.txt pyproject.toml; then
   say "installing Python packages (eth-brownie 1.22.2 pins web3, eth-account, py-solc-x, pytest)"
-  .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip setuptools wheel
-  .venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt eth-brownie -e ".[dev]"
+  .venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt \
+    eth-brownie wheel -e ".[dev]"
   stamp python constraints.txt pyproject.toml
 fi
 
