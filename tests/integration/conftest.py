@@ -13,6 +13,8 @@ Fixtures (reuse them in any tests/integration/test_*.py):
 - `chain_factory(node, tmp_path)`: the same on a node of your own (fault tests).
 - `cli`: runs `milktrace ...` in a subprocess against a chain (`cli(chain, "org", "list")`),
   with the keystore password in the environment, never on the command line.
+- `write_producer_csv(path, site_gln, batches)`: a producer's CSV export of 4 records per
+  batch (commission, condition, anchor, release); returns the record count.
 
 Keystores here use a light scrypt cost (N = 2^12) so that tests stay fast; the command
 default is the standard 2^18.
@@ -135,6 +137,33 @@ def make_chain(node: LocalNode, tmp: Path, actors: bool = True) -> Chain:
     return chain
 
 
+CSV_HEADER = ("kind,event_time,gtin,lot,production_date,expiry_date,quantity,uom,site_gln,"
+              "readings_root,count,min_c,max_c,alarm,status,reason,anchor_kind,note")
+
+
+def producer_csv(path: Path, site_gln: str, batches: int, gtin: str = "03760123456784",
+                 prefix: str = "L", per_batch: int = 4) -> int:
+    """A producer's milktrace CSV export: per batch a commissioning, then (per_batch - 1)
+    of: a cold-chain summary, an anchored inventory event, a release. Returns the number of
+    records. Lots are `{prefix}{i:05d}`; event ids differ by row."""
+    lines = [CSV_HEADER]
+    n = 0
+    for i in range(batches):
+        lot = f"{prefix}{i:05d}"
+        t = f"2025-03-{1 + i % 27:02d}T{8 + i % 10:02d}:{i % 60:02d}:00+01:00"
+        rows = [
+            f"commission,{t},{gtin},{lot},2025-03-01,2026-09-01,{1000 + i},KGM,{site_gln},"
+            f",,,,,,,,lot {i} 原奶",
+            f"condition,{t},{gtin},{lot},,,,,,{(i + 1):064x},96,3.5,6.25,false,,,,cold room",
+            f"anchor,{t},{gtin},{lot},,,,,,,,,,,,,object,inventory {i}",
+            f"status,{t},{gtin},{lot},,,,,,,,,,,released,QA_RELEASE,,",
+        ][:per_batch]
+        lines.extend(rows)
+        n += len(rows)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return n
+
+
 def run_cli(chain: Chain | None, *args: str, env: dict[str, str] | None = None,
             timeout: float = 120, check: bool = False,
             input: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -188,6 +217,11 @@ def chain_factory() -> Callable[..., Chain]:
 @pytest.fixture
 def cli() -> Callable[..., subprocess.CompletedProcess[str]]:
     return run_cli
+
+
+@pytest.fixture
+def write_producer_csv() -> Callable[..., int]:
+    return producer_csv
 
 
 def _actor(name: str) -> Callable[[Chain], Actor]:
