@@ -18,6 +18,12 @@ import {ITraceRegistry} from "./interfaces/ITraceRegistry.sol";
 ///    it into the log as it stands in calldata.
 ///  - `submit` decodes the packed records with `calldataload` and shifts, never with checked
 ///    slice conversions; a record names its batch by a 2-byte index into the call's dictionary.
+///    Runs of quality and condition records go through an assembly loop that reads each
+///    batch's slot once per run (a memory cache, 32 bytes per dictionary entry).
+///  - Fast paths only ever accept: whatever they refuse is handed to plain Solidity code that
+///    applies the same checks in the specification's order and reverts with the precise error
+///    (`_explainQuality`, `_explainCondition`, `_applyRecord`), so error reporting is never
+///    written in assembly.
 /// Every check of the single-record functions applies, unchanged, to the same record in `submit`.
 contract TraceRegistry is ITraceRegistry, AccessControl {
     // ------------------------------------------------------------------ roles
