@@ -98,17 +98,18 @@ def run(args: list[str], engine: str = "anvil", home: Path | None = None) -> int
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m milktrace.brownie_env")
+    parser = argparse.ArgumentParser(
+        prog="python -m milktrace.brownie_env",
+        usage="%(prog)s {register|BROWNIE-COMMAND} [--engine anvil|ganache] [-- ARGS...]")
     parser.add_argument("command", help="'register', or a brownie command (test, compile, run)")
     parser.add_argument("--engine", choices=ENGINES, default="anvil")
     parser.add_argument("--quiet", action="store_true")
-    parser.add_argument("rest", nargs=argparse.REMAINDER)
-    ns = parser.parse_args(argv)
+    # Everything argparse does not know (and all after `--`) goes to brownie as it is.
+    ns, rest = parser.parse_known_args(argv)
     if ns.command == "register":
-        register(ns.quiet or "--quiet" in ns.rest)
+        register(ns.quiet)
         return 0
-    rest = [a for a in ns.rest if a != "--"]
-    return run([ns.command, *rest], engine=ns.engine)
+    return run([ns.command, *[a for a in rest if a != "--"]], engine=ns.engine)
 
 
 if __name__ == "__main__":
