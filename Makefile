@@ -9,8 +9,10 @@ export PATH := $(CURDIR)/.venv/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 setup:
 	@tools/setup.sh
 
+ENGINE ?= anvil
+
 demo: setup
-	$(PY) -m milktrace.cli demo
+	$(PY) -m milktrace.cli demo --engine $(ENGINE)
 
 # The whole suite (the README's test command; .ci/run calls it).
 test: setup
@@ -25,6 +27,7 @@ test-contracts-ganache: setup
 
 bench: setup
 	$(PY) bench/gas.py
+	$(PY) bench/capacity.py
 
 lint: setup
 	.venv/bin/ruff check src tests bench scripts
