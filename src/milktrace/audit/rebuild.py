@@ -110,8 +110,8 @@ def rebuild(events: Sequence[DecodedEvent]) -> Ledger:
     return Ledger(events, batches, orgs, admins)
 
 
-def ancestors(ledger: Ledger, batch_id: bytes) -> list[tuple[bytes, int]]:
-    """Every batch `batch_id` was made from, transitively: (id, generations back), nearest first."""
+def _lineage(ledger: Ledger, batch_id: bytes, edge: str) -> list[tuple[bytes, int]]:
+    """Breadth-first along `edge` ("parents" or "children"): (id, generations), nearest first."""
     out: list[tuple[bytes, int]] = []
     seen = {batch_id}
     frontier = [batch_id]
@@ -121,30 +121,20 @@ def ancestors(ledger: Ledger, batch_id: bytes) -> list[tuple[bytes, int]]:
         nxt = []
         for bid in frontier:
             b = ledger.batches.get(bid)
-            for p in b.parents if b else ():
-                if p not in seen:
-                    seen.add(p)
-                    out.append((p, depth))
-                    nxt.append(p)
+            for other in getattr(b, edge) if b else ():
+                if other not in seen:
+                    seen.add(other)
+                    out.append((other, depth))
+                    nxt.append(other)
         frontier = nxt
     return out
+
+
+def ancestors(ledger: Ledger, batch_id: bytes) -> list[tuple[bytes, int]]:
+    """Every batch `batch_id` was made from, transitively: (id, generations back), nearest first."""
+    return _lineage(ledger, batch_id, "parents")
 
 
 def descendants(ledger: Ledger, batch_id: bytes) -> list[tuple[bytes, int]]:
     """Every batch made from `batch_id`, transitively: (id, generations forward), nearest first."""
-    out: list[tuple[bytes, int]] = []
-    seen = {batch_id}
-    frontier = [batch_id]
-    depth = 0
-    while frontier:
-        depth += 1
-        nxt = []
-        for bid in frontier:
-            b = ledger.batches.get(bid)
-            for c in b.children if b else ():
-                if c not in seen:
-                    seen.add(c)
-                    out.append((c, depth))
-                    nxt.append(c)
-        frontier = nxt
-    return out
+    return _lineage(ledger, batch_id, "children")
