@@ -33,8 +33,8 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from milktrace import keys, orgs
-from milktrace.chain import Deployment, deploy_registry, fee_fields
+from milktrace import keys
+from milktrace.chain import Deployment, deploy_registry, fee_fields, registry
 from milktrace.identifiers import gs1_check_digit
 from milktrace.node import ENGINES, LocalNode
 from milktrace.paths import project_root
@@ -108,14 +108,10 @@ class Chain:
         return env
 
 
-def _fund(w3: Web3, admin: str, to: str, ether: int = 1000) -> None:
-    tx = w3.eth.send_transaction({"from": admin, "to": to, "value": Web3.to_wei(ether, "ether"),
-                                  **fee_fields(w3)})
-    w3.eth.wait_for_transaction_receipt(tx)
-
-
 def make_chain(node: LocalNode, tmp: Path, actors: bool = True) -> Chain:
-    """Deploy a registry on `node`; create, fund and admit the actors (unless actors=False)."""
+    """Deploy a registry on `node`; create, fund and admit the actors (unless actors=False).
+    The funding and admission transactions go out together (a few blocks on a chain with a
+    block time), then every receipt is checked."""
     tmp.mkdir(parents=True, exist_ok=True)
     w3 = Web3(Web3.HTTPProvider(node.url, request_kwargs={"timeout": 60}))
     admin = w3.eth.accounts[0]
@@ -125,15 +121,22 @@ def make_chain(node: LocalNode, tmp: Path, actors: bool = True) -> Chain:
                   tmp / "page")
     if not actors:
         return chain
+    contract = registry(w3, dep)
+    fees = fee_fields(w3)
+    sent = []
     for name, (org_name, glnbody, country, roles) in ACTORS.items():
         info = keys.new_key(name, PASSWORD, chain.keys_dir, scrypt_n=LIGHT_SCRYPT_N)
         account = keys.unlock(info.path, PASSWORD)
         actor = Actor(name, account, info.path, org_name, gln(glnbody), country, roles)
         chain.actors[name] = actor
-        _fund(w3, admin, actor.address)
+        sent.append(w3.eth.send_transaction({"from": admin, "to": actor.address,
+                                             "value": Web3.to_wei(1000, "ether"), **fees}))
         if roles:
-            orgs.admit(w3, dep, admin, actor.address, name=org_name, gln=actor.gln,
-                       country=country, roles=roles)
+            sent.append(contract.functions.admitOrganisation(
+                actor.address, org_name, int(actor.gln), country.encode(), int(roles)
+            ).transact({"from": admin, "gas": 500_000, **fees}))
+    for tx in sent:
+        assert w3.eth.wait_for_transaction_receipt(tx, timeout=120)["status"] == 1
     return chain
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from milktrace import chain, ingest
 from milktrace.commands.deploy import add_chain_options
 from milktrace.commands.keys import add_key_options, signer_from_args
-from milktrace.errors import MilktraceError, NodeError, ValidationError
+from milktrace.errors import MilktraceError, NodeError, RpcError, ValidationError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -57,6 +57,7 @@ def _fail(args: argparse.Namespace, exc: MilktraceError) -> int:
         if isinstance(exc, ValidationError):
             out["problems"] = [p.as_dict() for p in exc.problems]
         print(json.dumps(out, ensure_ascii=False, indent=1))
+        print(f"milktrace ingest: error: {exc}", file=sys.stderr)
         return 1
     raise exc
 
@@ -101,7 +102,12 @@ def _ingest(args: argparse.Namespace, options: ingest.Options) -> int:
     records = [p.record for p in planned]
     sources = [f"{p.source.file}: {p.source.where}" for p in planned]
     with _progress(args) as progress:
-        summary = ingest.ingest(records, sources, rpc, dep, account, options, progress, view)
+        try:
+            summary = ingest.ingest(records, sources, rpc, dep, account, options, progress,
+                                    view)
+        except RpcError as exc:
+            raise ingest.IngestError(f"{exc}; what was signed is in the journal and what "
+                                     "landed stays: run the ingest again to resume") from None
     summary.seconds = time.monotonic() - t0  # parse and validate included
     _print_summary(args, summary)
     return 0
