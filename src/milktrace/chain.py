@@ -113,14 +113,14 @@ def load_deployment(w3: Web3, path: Path | None = None) -> Deployment:
     if dep.chain_id != chain_id:
         raise DeploymentError(f"{path}: manifest is for chain {dep.chain_id}, "
                               f"the node is chain {chain_id}")
-    if len(w3.eth.get_code(dep.address)) == 0:
+    if len(w3.eth.get_code(Web3.to_checksum_address(dep.address))) == 0:
         raise DeploymentError(f"no registry code at {dep.address} on chain {chain_id} "
                               "(a restarted dev chain? deploy again)")
     return dep
 
 
 def registry(w3: Web3, dep: Deployment) -> Contract:
-    return w3.eth.contract(address=dep.address, abi=dep.abi)
+    return w3.eth.contract(address=Web3.to_checksum_address(dep.address), abi=dep.abi)
 
 
 def sender_address(sender: Sender) -> str:
@@ -148,7 +148,8 @@ def transact(w3: Web3, call: Any, sender: Sender, gas: int | None = None,
         if isinstance(sender, str):
             tx_hash = call.transact(params)
         else:
-            params["nonce"] = w3.eth.get_transaction_count(frm, "pending")
+            params["nonce"] = w3.eth.get_transaction_count(Web3.to_checksum_address(frm),
+                                                           "pending")
             params["chainId"] = w3.eth.chain_id
             tx = call.build_transaction(params)
             signed = sender.sign_transaction(tx)
@@ -288,7 +289,8 @@ def check_overwrite(path: Path, chain_id: int, force: bool, w3: Web3 | None = No
         old = Deployment.load(path)
         what = f"registry {old.address} on chain {old.chain_id} (block {old.deploy_block})"
         stale = ""
-        if w3 is not None and old.chain_id == chain_id and len(w3.eth.get_code(old.address)) == 0:
+        if (w3 is not None and old.chain_id == chain_id
+                and len(w3.eth.get_code(Web3.to_checksum_address(old.address))) == 0):
             stale = "; the node has no code there now (a restarted dev chain?)"
     except DeploymentError:
         what, stale = "an unreadable manifest", ""

@@ -540,9 +540,9 @@ class Sender:
         if bump_from is not None:  # a replacement must pay ≥ 10 % more on both; take 25 %
             max_fee = max(max_fee, bump_from.max_fee * 5 // 4 + 1)
             tip = max(tip, bump_from.tip * 5 // 4 + 1)
-        tx = {"type": 2, "chainId": self.dep.chain_id, "nonce": e.nonce, "to": e.to,
-              "value": 0, "data": e.data, "gas": e.gas, "maxFeePerGas": max_fee,
-              "maxPriorityFeePerGas": tip}
+        tx: dict[str, Any] = {"type": 2, "chainId": self.dep.chain_id, "nonce": e.nonce, "to": e.to,
+                              "value": 0, "data": e.data, "gas": e.gas,
+                              "maxFeePerGas": max_fee, "maxPriorityFeePerGas": tip}
         signed = self.account.sign_transaction(tx)
         v = Variant(signed.hash.to_0x_hex(), signed.raw_transaction.to_0x_hex(), max_fee, tip)
         e.variants.append(v)
@@ -758,11 +758,12 @@ def check_signer(view: RegistryView, account: str, records: Sequence[Record],
         have = ", ".join(x.name.lower() for x in Role if org.roles & x) or "no role"
         problems = []
         for (file, kind), idx in missing.items():
-            need = " or ".join(x.name.lower() for x in Role if REQUIRED_ROLE[kind] & x)
+            needed = " or ".join(x.name.lower() for x in Role if REQUIRED_ROLE[kind] & x)
             where = ", ".join(sources[i].split(": ", 1)[-1] for i in idx[:5])
             more = f" and {len(idx) - 5} more" if len(idx) > 5 else ""
             problems.append(Problem(file, where + more, kind.name.lower(),
-                                    f"needs role {need}; key {account} ({org.name}) has {have}"))
+                                    f"needs role {needed}; key {account} ({org.name}) has "
+                                    f"{have}"))
         raise ValidationError(problems)
     return org
 
@@ -897,7 +898,7 @@ def _send(sender: Sender, records: Sequence[Record], sources: Sequence[str], tod
     # Anvil's automine packs a burst into one block and leaves what does not fit pending
     # until the next transaction arrives; a node's pool never holds more than a block of ours.
     while queue or inflight:
-        batch = []
+        batch: list[tuple[Entry, Variant]] = []
         gas_in_flight = sum(e.gas for e in inflight)
         while (queue and len(inflight) + len(batch) < options.window and not failures
                and (not inflight and not batch or gas_in_flight + queue[0].gas <= block_gas)):

@@ -76,7 +76,7 @@ class AdmittedOrganisation:
 
 
 def _decode_admitted(w3: Web3, dep: Deployment, raw: dict) -> tuple[Organisation, int]:
-    ev = registry(w3, dep).events.OrganisationAdmitted().process_log(raw)
+    ev = registry(w3, dep).events.OrganisationAdmitted().process_log(raw)  # type: ignore[arg-type]
     a = ev["args"]
     country = bytes(a["country"]).rstrip(b"\0").decode("ascii", "replace")
     org = Organisation(account=a["account"], name=a["name"], gln=str(a["gln"]).zfill(13),
@@ -92,8 +92,10 @@ def admitted_logs(w3: Web3, dep: Deployment, gln: str | None = None,
                     None if gln is None else "0x" + int(gln).to_bytes(32, "big").hex()]
     while topics and topics[-1] is None:
         topics.pop()
-    return list(w3.eth.get_logs({"address": dep.address, "fromBlock": dep.deploy_block,
-                                 "toBlock": "latest", "topics": topics}))
+    logs = w3.eth.get_logs({"address": Web3.to_checksum_address(dep.address),
+                            "fromBlock": dep.deploy_block, "toBlock": "latest",
+                            "topics": topics})
+    return [dict(x) for x in logs]
 
 
 def current_roles(w3: Web3, dep: Deployment, account: str) -> tuple[int, int]:

@@ -225,8 +225,8 @@ def test_two_producers_ingesting_at_once_do_not_interfere(fresh, cli, write_prod
     assert (senders[first.address], senders[info.address]) == (80, 80)
 
 
-def test_a_second_ingest_with_the_same_key_is_refused_while_the_first_runs(fresh, cli, write_producer_csv,
-                                                          tmp_path):
+def test_a_second_ingest_with_the_same_key_is_refused_while_the_first_runs(
+        fresh, cli, write_producer_csv, tmp_path):
     producer = fresh.actors["producer"]
     csv = tmp_path / "export.csv"
     n = write_producer_csv(csv, producer.gln, 100)
