@@ -281,11 +281,11 @@ GAS_MODEL: dict[RecordKind, int] = {
     RecordKind.COMMISSION: 42_000,
     RecordKind.HAND_OVER: 14_000,
     RecordKind.ACCEPT: 12_000,
-    RecordKind.CANCEL_HAND_OVER: 10_000,
+    RecordKind.CANCEL_HAND_OVER: 11_000,
     RecordKind.QUALITY: 8_000,
     RecordKind.CONDITION: 8_000,
     RecordKind.STATUS: 12_000,
-    RecordKind.ANCHOR: 6_000,
+    RecordKind.ANCHOR: 7_000,
 }
 GAS_PER_PARENT = 9_000
 TX_BASE_GAS = 21_000 + 10_000  # intrinsic + dispatch / ABI decoding of the bytes argument

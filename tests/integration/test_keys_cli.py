@@ -125,3 +125,17 @@ def test_commands_signing_with_a_key_print_no_secret(chain, cli, tmp_path):
               str(admin_ks.path), "--deployment", str(manifest))
     assert add.returncode == 0, add.stderr
     _assert_no_secret(add, secrets)
+
+
+def test_ingest_with_a_key_prints_no_secret(chain, cli, write_producer_csv, tmp_path):
+    producer = chain.actors["producer"]
+    csv = tmp_path / "export.csv"
+    write_producer_csv(csv, producer.gln, 3)
+    secrets = _secrets(producer.keystore)
+    for extra in ([], ["--json"], ["--dry-run"]):
+        proc = cli(chain, "-v", "ingest", str(csv), "--deployment", str(chain.manifest),
+                   "--key", str(producer.keystore), *extra)
+        assert proc.returncode == 0, proc.stderr
+        _assert_no_secret(proc, secrets)
+    journal = "".join(p.read_text() for p in chain.journal_dir.glob("*.jsonl"))
+    assert journal and all(secret not in journal for secret in secrets)
