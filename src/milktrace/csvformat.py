@@ -20,7 +20,7 @@ import hashlib
 import io
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -94,6 +94,7 @@ class Row:
     line: int
     cells: dict[str, str]
     problems: list[Problem]
+    digests: dict[str, bytes | None] = field(default_factory=dict)  # file column -> sha-256
 
     def get(self, column: str) -> str:
         return self.cells.get(column, "").strip()
@@ -177,15 +178,19 @@ def _time(text: str) -> int:
 
 
 def _file_digest(row: Row, column: str) -> bytes | None:
+    """sha-256 of the file a cell names, read once per row (the record and the row id both
+    need it); a problem, once, when it cannot be read."""
     rel = row.get(column)
     if not rel:
         return None
-    try:
-        return hashlib.sha256((row.file.parent / rel).read_bytes()).digest()
-    except OSError as exc:
-        row.problem(column, f"cannot read {rel!r} (a path relative to the CSV file): "
-                            f"{exc.strerror or exc}")
-        return None
+    if column not in row.digests:
+        try:
+            row.digests[column] = hashlib.sha256((row.file.parent / rel).read_bytes()).digest()
+        except OSError as exc:
+            row.digests[column] = None
+            row.problem(column, f"cannot read {rel!r} (a path relative to the CSV file): "
+                                f"{exc.strerror or exc}")
+    return row.digests[column]
 
 
 def _unit(row: Row) -> tuple[str, bytes] | None:

@@ -235,3 +235,11 @@ def test_all_problems_of_a_file_are_reported_together(tmp_path):
     found = problems(tmp_path, rows)
     assert {(w, f) for w, f, _ in found} == {("line 2", "gtin"), ("line 3", "uom"),
                                             ("line 3", "quantity")}
+
+
+def test_a_missing_report_file_is_one_problem_though_record_and_row_id_both_need_it(tmp_path):
+    row = {"kind": "quality", "event_time": T, **BATCH, "test_code": "MELAMINE", "value": "0.05",
+           "uom": "MGKG", "result": "pass", "report_file": "reports/none.pdf"}
+    found = problems(tmp_path, [row])
+    assert [(w, f) for w, f, _ in found] == [("line 2", "report_file")]
+    assert "cannot read 'reports/none.pdf'" in found[0][2]
