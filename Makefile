@@ -30,7 +30,8 @@ bench: setup
 	$(PY) bench/capacity.py
 
 lint: setup
-	.venv/bin/ruff check src tests bench scripts
+	.venv/bin/ruff check src tests bench scripts demo
+	.venv/bin/mypy src/milktrace
 
 clean:
 	rm -rf build .setup-stamps reports test-artifacts

@@ -20,6 +20,7 @@ products in Chinese, English and French for the page and the labels.
     .venv/bin/python demo/build_dataset.py
 """
 
+# ruff: noqa: E501  (the cast and the story are data tables; long rows read best)
 from __future__ import annotations
 
 import csv
@@ -27,7 +28,7 @@ import hashlib
 import io
 import json
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent / "data"
@@ -324,7 +325,7 @@ def main() -> None:
         if 0 <= minutes <= 120:
             base_c += 5.4 * math.sin(math.pi * minutes / 120)
         readings.append({"type": "gs1:Temperature", "value": round(base_c, 1), "uom": "CEL",
-                         "time": t(when.astimezone(timezone.utc)).replace("+00:00", "Z")})
+                         "time": t(when.astimezone(UTC)).replace("+00:00", "Z")})
         when += timedelta(minutes=15)
         i += 1
     lots = [(INFANT_MILK, B1, 640, PACKS), (INFANT_MILK, B2, 1100, PACKS)]
@@ -416,7 +417,7 @@ def write_csv_parties(oct2: datetime, oct7: datetime, samples: list) -> None:
                          "production_date": "2026-10-02", "expiry_date": "2026-10-05",
                          "quantity": litres, "uom": LITRES, "site_gln": G[farm],
                          "product_name": "Lait cru de vache", "note": f"tank {k + 1}, traite du matin"})
-        for lot, litres in lots:
+        for lot, _litres in lots:
             rows.append({"kind": "ship", "event_time": t(oct2.replace(hour=7, minute=30 + 10 * n)),
                          "gtin": RAW_MILK, "lot": lot, "to_gln": G["coop"], "from_gln": G[farm],
                          "note": "collecte par le camion de la coopérative"})

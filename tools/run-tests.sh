@@ -14,6 +14,10 @@ for engine in anvil ganache; do
   $PY -m milktrace.brownie_env test --engine "$engine" -- tests/contracts || status=1
 done
 
+echo "=== lint (ruff, mypy) ==="
+.venv/bin/ruff check src tests bench scripts demo || status=1
+.venv/bin/mypy src/milktrace || status=1
+
 echo "=== unit, integration and browser tests (pytest) ==="
 # brownie's pytest plugin would take over any pytest run beside brownie-config.yaml.
 $PY -m pytest -p no:pytest-brownie tests/unit tests/integration tests/browser "$@"

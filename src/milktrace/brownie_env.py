@@ -62,8 +62,8 @@ def register(quiet: bool = False) -> Path:
     if {"milktrace-anvil", "milktrace-ganache"} <= have:
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(_with_networks(config, network_entries(free_port(), free_port()))),
-                    encoding="utf-8")
+    entries = network_entries(free_port(), free_port())
+    path.write_text(yaml.safe_dump(_with_networks(config, entries)), encoding="utf-8")
     if not quiet:
         print(f"added brownie networks milktrace-anvil, milktrace-ganache to {path}")
     return path

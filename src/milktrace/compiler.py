@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import solcx
-from solcx.install import get_executable
 from solcx.exceptions import SolcError, SolcNotInstalled
+from solcx.install import get_executable
 
 from milktrace.errors import CompileError, SetupError
 from milktrace.paths import compiler_config, evm_version, project_root, solc_version, solcx_dir
@@ -39,7 +39,8 @@ def solc_binary() -> Path:
     try:
         return Path(get_executable(solc_version()))
     except SolcNotInstalled as exc:
-        raise SetupError(f"solc {solc_version()} is not installed: run `make setup` ({exc})") from exc
+        raise SetupError(
+            f"solc {solc_version()} is not installed: run `make setup` ({exc})") from exc
 
 
 def standard_input(sources: dict[str, str]) -> dict:
@@ -93,7 +94,7 @@ def compile_sources(sources: dict[str, str], root: Path | None = None) -> dict[s
     except SolcError as exc:
         # solcx raises on any error entry; its stdout still holds the structured errors.
         try:
-            output = json.loads(exc.stdout_data)
+            output = json.loads(exc.stdout_data or "")
         except (TypeError, ValueError):
             raise CompileError([str(exc)]) from exc
         raise CompileError(_problems(output, sources) or [str(exc)]) from exc

@@ -32,14 +32,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from web3 import Web3
+from web3.types import TxParams
 
 from milktrace import chain, keys, orgs
 from milktrace.errors import MilktraceError, NodeError
 from milktrace.identifiers import batch_path
-from milktrace.node import LocalNode, free_port, rpc_call
+from milktrace.node import Engine, LocalNode, free_port, rpc_call
 from milktrace.paths import project_root
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ class DemoError(MilktraceError, RuntimeError):
 
 @dataclass
 class DemoOptions:
-    engine: str = "anvil"
+    engine: Engine = "anvil"
     serve: bool = True
     port: int | None = None
     base_url: str | None = None
@@ -163,10 +164,12 @@ def _keystore(keys_dir: Path, name: str, password: str) -> keys.KeyInfo:
 
 
 def _fund(w3: Web3, funder: str, account: str) -> None:
-    if w3.eth.get_balance(account) >= FUNDING_WEI // 10:
+    to = Web3.to_checksum_address(account)
+    if w3.eth.get_balance(to) >= FUNDING_WEI // 10:
         return
-    tx = w3.eth.send_transaction({"from": funder, "to": account, "value": FUNDING_WEI,
-                                  **chain.fee_fields(w3)})
+    params = cast(TxParams, {"from": funder, "to": to, "value": FUNDING_WEI,
+                             **chain.fee_fields(w3)})
+    tx = w3.eth.send_transaction(params)
     w3.eth.wait_for_transaction_receipt(tx)
 
 

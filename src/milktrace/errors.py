@@ -75,7 +75,8 @@ class Problem:
         return f"Problem({self!s})"
 
     def as_dict(self) -> dict[str, str]:
-        return {"file": self.file, "where": self.where, "field": self.field, "message": self.message}
+        return {"file": self.file, "where": self.where, "field": self.field,
+                "message": self.message}
 
 
 class RpcError(MilktraceError, RuntimeError):

@@ -109,7 +109,8 @@ def parse_digital_link(uri: str) -> DigitalLink:
             segs = segs[i:]
             break
     else:
-        raise InvalidIdentifier(f"{uri!r}: expected a GS1 Digital Link path /01/{{GTIN}}/10/{{lot}}")
+        raise InvalidIdentifier(
+            f"{uri!r}: expected a GS1 Digital Link path /01/{{GTIN}}/10/{{lot}}")
     query = dict(q.split("=", 1) for q in query_text.split("&") if "=" in q)
     expiry = query.get("17")
     if segs[0] == "00":
@@ -124,4 +125,5 @@ def parse_digital_link(uri: str) -> DigitalLink:
     if len(segs) == 4 and segs[2] == "21":
         serial = check_lot(segs[3])
         return DigitalLink(path=f"/01/{gtin}/21/{serial}", gtin=gtin, serial=serial)
-    raise InvalidIdentifier(f"{uri!r}: expected /01/{{GTIN}}/10/{{lot}} or /01/{{GTIN}}/21/{{serial}}")
+    raise InvalidIdentifier(
+        f"{uri!r}: expected /01/{{GTIN}}/10/{{lot}} or /01/{{GTIN}}/21/{{serial}}")

@@ -95,8 +95,8 @@ class LocalNode:
                 cmd += ["--chain.chainId", str(self.chain_id)]
             if self.state:
                 Path(self.state).mkdir(parents=True, exist_ok=True)
-                cmd += ["--database.dbPath", str(self.state),
-                        "--wallet.mnemonic", self._state_mnemonic(Path(self.state) / "dev.mnemonic")]
+                words = self._state_mnemonic(Path(self.state) / "dev.mnemonic")
+                cmd += ["--database.dbPath", str(self.state), "--wallet.mnemonic", words]
             return cmd
         raise NodeError(f"unknown engine {self.engine!r}: expected one of {', '.join(ENGINES)}")
 

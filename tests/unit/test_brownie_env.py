@@ -13,7 +13,8 @@ from milktrace import brownie_env
 @pytest.fixture
 def calls(monkeypatch):
     seen = []
-    monkeypatch.setattr(brownie_env, "run", lambda args, engine="anvil": seen.append((args, engine)) or 0)
+    monkeypatch.setattr(brownie_env, "run",
+                        lambda args, engine="anvil": seen.append((args, engine)) or 0)
     return seen
 
 

@@ -43,7 +43,8 @@ contract Guarded is AccessControl {
 
 
 def test_syntax_error_reports_file_and_line():
-    src = "// SPDX-License-Identifier: MIT\npragma solidity 0.8.28;\n\ncontract Broken {\n    uint x = ;\n}\n"
+    src = ("// SPDX-License-Identifier: MIT\npragma solidity 0.8.28;\n\n"
+           "contract Broken {\n    uint x = ;\n}\n")
     with pytest.raises(CompileError) as err:
         compile_sources({"contracts/Broken.sol": src})
     assert err.value.problems[0].startswith("contracts/Broken.sol:5: ParserError:")
@@ -62,13 +63,14 @@ def test_large_output_arrives_whole(tmp_path: Path):
     # 60 contracts with big ABIs, asking for every output: well over 100 KB of JSON on a pipe.
     body = "\n".join(
         f"contract C{i} {{ " + " ".join(
-            f"function f{j}(uint256 a, bytes32 b, string calldata s) external pure returns (uint256)"
-            f" {{ return a + {j} + bytes(s).length + uint256(b); }}" for j in range(12)) + " }"
+            f"function f{j}(uint256 a, bytes32 b, string calldata s) external pure "
+            f"returns (uint256) {{ return a + {j} + bytes(s).length + uint256(b); }}"
+            for j in range(12)) + " }"
         for i in range(60))
     src = f"// SPDX-License-Identifier: MIT\npragma solidity 0.8.28;\n{body}\n"
     data = standard_input({"Big.sol": src})
-    data["settings"]["outputSelection"] = {"*": {"*": ["abi", "evm.bytecode", "evm.deployedBytecode",
-                                                       "evm.methodIdentifiers", "metadata"]}}
+    outputs = ["abi", "evm.bytecode", "evm.deployedBytecode", "evm.methodIdentifiers", "metadata"]
+    data["settings"]["outputSelection"] = {"*": {"*": outputs}}
     proc = subprocess.run([str(solc_binary()), "--standard-json"], input=json.dumps(data),
                           capture_output=True, text=True, check=True)
     assert len(proc.stdout) > 100_000
