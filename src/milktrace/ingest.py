@@ -512,7 +512,6 @@ class Sender:
         self.journal = journal
         self.options = options
         self.entries: dict[int, Entry] = {}
-        self.next_nonce = 0
         self._fees: tuple[float, int, int] | None = None
         self._seen_retries = rpc.retries
 
@@ -809,16 +808,17 @@ def ingest(records: Sequence[Record], sources: Sequence[str], rpc: Rpc, dep: Dep
                 break
             _send(sender, records, sources, todo, block_gas, options, summary, progress)
             sender.settle_journal()  # nothing left in flight; compacts the journal
+            # the next round's look-up verifies: anything lost is sent again
         else:
             raise IngestError("records keep disappearing from the chain after landing; "
                               "is the node rolling back? the journal is kept")
         if confirmations and summary.last_block is not None:
             _wait_block(rpc, summary.last_block + confirmations)
-        final = on_chain(rpc, dep, keys)
-        missing = _missing(keys, final)
-        if missing:
-            raise IngestError(f"{len(missing)} record(s) are not on chain after sending "
-                              f"(first: {sources[missing[0]]}); run the ingest again")
+            missing = _missing(keys, on_chain(rpc, dep, keys))
+            if missing:
+                raise IngestError(f"{len(missing)} record(s) left the chain while waiting for "
+                                  f"{confirmations} confirmations (a reorg? first: "
+                                  f"{sources[missing[0]]}); run the ingest again")
         summary.verified = True
         summary.events = len(records) - summary.skipped  # each one checked on chain
     finally:
