@@ -254,3 +254,24 @@ def _wait_for(predicate, timeout):
             return value
         time.sleep(0.01)
     raise AssertionError("timed out")
+
+
+@pytest.mark.parametrize("node", ["anvil", "ganache"], indirect=True)
+def test_both_ways_of_looking_records_up_on_chain_agree(fresh, cli, write_producer_csv,
+                                                        tmp_path):
+    from milktrace.ingest import kind_topics, record_keys
+    from milktrace.ingest import on_chain as lookup
+
+    producer = fresh.actors["producer"]
+    sent, unsent = tmp_path / "sent.csv", tmp_path / "unsent.csv"
+    write_producer_csv(sent, producer.gln, 30, prefix="S")
+    write_producer_csv(unsent, producer.gln, 5, prefix="U")
+    assert ingest(fresh, cli, producer, sent).returncode == 0
+    records = [p.record for p in plan_files([sent, unsent])]
+    keys_ = record_keys(records, kind_topics(fresh.dep.abi))
+    rpc = Rpc(fresh.rpc)
+    by_scan = lookup(rpc, fresh.dep, keys_, scan=True)
+    by_filter = lookup(rpc, fresh.dep, keys_, scan=False, chunk=7)
+    assert by_scan == by_filter
+    assert sum(by_scan.values()) == 120 and set(by_scan.values()) == {1}
+    assert all(by_scan[k] == 0 for k in keys_[120:])
