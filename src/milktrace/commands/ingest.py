@@ -27,7 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("files", nargs="+", type=Path, metavar="FILE",
                    help="EPCIS 2.0 JSON-LD documents and/or milktrace CSV files")
     add_chain_options(p)
-    add_key_options(p)
+    add_key_options(p, help="the signing organisation's keystore (a file, or a key name in "
+                            "--keys-dir); needed to send, optional with --dry-run")
     p.add_argument("--dry-run", action="store_true",
                    help="validate and print the plan (records, transactions, gas); send nothing")
     p.add_argument("--json", action="store_true", help="print the summary (or plan) as JSON")

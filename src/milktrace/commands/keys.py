@@ -23,10 +23,11 @@ def add_password_options(p: argparse.ArgumentParser) -> None:
                    help="read the keystore password from FILE (first line)")
 
 
-def add_key_options(p: argparse.ArgumentParser, required: bool = False) -> None:
+def add_key_options(p: argparse.ArgumentParser, required: bool = False,
+                    help: str | None = None) -> None:
     p.add_argument("--key", metavar="KEYSTORE", required=required,
-                   help="keystore file, or a key name in --keys-dir"
-                        + ("" if required else " (default on a local node: its first dev account)"))
+                   help=help or "keystore file, or a key name in --keys-dir"
+                   + ("" if required else " (default on a local node: its first dev account)"))
     p.add_argument("--keys-dir", type=Path, metavar="DIR",
                    help="keystore folder (default: $MILKTRACE_KEYSTORES or keystores/)")
     add_password_options(p)
