@@ -394,27 +394,57 @@ class Journal:
             os.close(self._lock_fd)
             raise IngestError(f"another ingest with this key is running on this registry "
                               f"(lock {path}.lock); wait for it to finish") from None
-        self._fp = open(path, "a", encoding="utf-8")  # noqa: SIM115 (closed in close())
+        self._open()
 
-    def read(self) -> dict[int, Entry]:
-        entries: dict[int, Entry] = {}
+    def _open(self) -> None:
+        self._fp = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 (closed in close())
+        if self._fp.tell() > 0:  # a line cut by a crash must not swallow the next one
+            self._fp.seek(self._fp.tell() - 1)
+            if self._fp.read(1) != "\n":
+                self._fp.write("\n")
+
+    def _items(self) -> list[dict]:
+        items = []
         with open(self.path, encoding="utf-8") as fp:
             for n, line in enumerate(fp, 1):
                 try:
-                    item = json.loads(line)
+                    items.append(json.loads(line))
                 except ValueError:
                     log.warning("%s: line %d is incomplete (a crash while writing); ignored",
                                 self.path, n)
-                    continue
-                if item.get("type") != "tx":
-                    continue
-                nonce = int(item["nonce"])
-                v = Variant(item["hash"], item["raw"], int(item["maxFee"]), int(item["tip"]))
-                e = entries.get(nonce)
-                if e is None or e.data != item["data"]:
-                    e = entries[nonce] = Entry(nonce, item["data"], int(item["gas"]), item["to"],
-                                               int(item.get("records", 0)))
-                e.variants.append(v)
+        return items
+
+    def bind(self, chain_tag: str) -> None:
+        """Tie the journal to one chain history: `chain_tag` is the hash of the registry's
+        deploy block. A journal written for another history (a dev chain re-created with
+        the same chain id, registry address and key) is set aside, never replayed."""
+        self.sync()
+        tags = {item.get("deployBlockHash") for item in self._items()
+                if item.get("type") == "chain"}
+        if tags and tags != {chain_tag}:
+            stale = self.path.with_name(f"{self.path.name}.stale-{int(time.time())}")
+            self._fp.close()
+            os.replace(self.path, stale)
+            self._open()
+            log.warning("%s belongs to another chain history (the registry's deploy block "
+                        "differs); kept as %s and not replayed", self.path, stale.name)
+            tags = set()
+        if chain_tag not in tags:
+            self.write_note(type="chain", deployBlockHash=chain_tag)
+            self.sync()
+
+    def read(self) -> dict[int, Entry]:
+        entries: dict[int, Entry] = {}
+        for item in self._items():
+            if item.get("type") != "tx":
+                continue
+            nonce = int(item["nonce"])
+            v = Variant(item["hash"], item["raw"], int(item["maxFee"]), int(item["tip"]))
+            e = entries.get(nonce)
+            if e is None or e.data != item["data"]:
+                e = entries[nonce] = Entry(nonce, item["data"], int(item["gas"]), item["to"],
+                                           int(item.get("records", 0)))
+            e.variants.append(v)
         return entries
 
     def write_tx(self, e: Entry, v: Variant) -> None:
@@ -433,23 +463,16 @@ class Journal:
     def compact(self, below: int) -> None:
         """Drop entries whose nonce is used (below `below`); keeps the file small."""
         self.sync()
-        keep = []
-        with open(self.path, encoding="utf-8") as fp:
-            for line in fp:
-                try:
-                    item = json.loads(line)
-                except ValueError:
-                    continue
-                if item.get("type") == "tx" and int(item["nonce"]) >= below:
-                    keep.append(line)
+        keep = [item for item in self._items() if item.get("type") == "chain"
+                or item.get("type") == "tx" and int(item["nonce"]) >= below]
         tmp = self.path.with_suffix(".tmp")
         with open(tmp, "w", encoding="utf-8") as fp:
-            fp.writelines(keep)
+            fp.writelines(json.dumps(item, separators=(",", ":")) + "\n" for item in keep)
             fp.flush()
             os.fsync(fp.fileno())
         self._fp.close()
         os.replace(tmp, self.path)
-        self._fp = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+        self._open()
 
     def close(self) -> None:
         try:
@@ -807,6 +830,11 @@ def ingest(records: Sequence[Record], sources: Sequence[str], rpc: Rpc, dep: Dep
         f"{dep.chain_id}-{dep.address.lower()}-{account.address.lower()}.jsonl")
     journal = Journal(path)
     try:
+        deployed = rpc.call("eth_getBlockByNumber", [hex(dep.deploy_block), False])
+        if not deployed:
+            raise IngestError(f"the node has no block {dep.deploy_block}, the registry's deploy "
+                              "block: wrong node or manifest?")
+        journal.bind(deployed["hash"])
         sender = Sender(rpc, dep, account, journal, options)
         summary.recovered = sender.settle_journal()
         first_round = True

@@ -119,3 +119,36 @@ def test_records_count_as_on_chain_once_per_event_there():
     keys = [("Q", b"b", b"e1"), ("Q", b"b", b"e2"), ("Q", b"b", b"e1"), ("Q", b"b", b"e3")]
     assert _missing(keys, Counter({("Q", b"b", b"e1"): 1, ("Q", b"b", b"e3"): 1})) == [1, 2]
     assert _missing(keys, Counter()) == [0, 1, 2, 3]
+
+
+def test_a_line_cut_by_a_crash_does_not_swallow_the_next_one(tmp_path):
+    path = tmp_path / "j.jsonl"
+    Journal(path).close()
+    path.write_text('{"type":"tx","nonce":1,"hash":"0x')  # killed while writing
+    j = Journal(path)
+    _entry(j, 2)
+    j.sync()
+    assert sorted(j.read()) == [2]
+    j.compact(0)
+    _entry(j, 3)
+    j.sync()
+    assert sorted(j.read()) == [2, 3]
+    j.close()
+
+
+def test_a_journal_of_another_chain_history_is_set_aside_not_replayed(tmp_path):
+    path = tmp_path / "j.jsonl"
+    j = Journal(path)
+    j.bind("0xaaa")
+    _entry(j, 0)
+    j.sync()
+    j.bind("0xaaa")  # the same history: kept
+    assert sorted(j.read()) == [0]
+    j.compact(0)
+    j.bind("0xaaa")
+    assert sorted(j.read()) == [0]
+    j.bind("0xbbb")  # a dev chain re-created with the same id, address and key
+    assert j.read() == {}
+    j.close()
+    stale = list(tmp_path.glob("j.jsonl.stale-*"))
+    assert len(stale) == 1 and '"nonce":0' in stale[0].read_text()
