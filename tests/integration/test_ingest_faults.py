@@ -58,11 +58,15 @@ def start_ingest(chain, csv: Path, *extra: str) -> subprocess.Popen:
     log = csv.with_suffix(f".{time.monotonic_ns()}.log")
     with open(log, "w") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "milktrace.cli", "ingest", str(csv), "--deployment",
+            [sys.executable, "-m", "milktrace.cli", "-v", "ingest", str(csv), "--deployment",
              str(chain.manifest), "--key", str(chain.actors["producer"].keystore), "--json",
              *extra], stdout=subprocess.PIPE, stderr=err, text=True, env=chain.env())
     proc.log = log  # type: ignore[attr-defined]
     return proc
+
+
+def log_of(proc: subprocess.Popen) -> str:
+    return proc.log.read_text()  # type: ignore[attr-defined]
 
 
 def wait_until(predicate, timeout: float, what: str) -> None:
@@ -76,7 +80,7 @@ def wait_until(predicate, timeout: float, what: str) -> None:
 def rerun(chain, csv: Path, *extra: str) -> dict:
     proc = start_ingest(chain, csv, *extra)
     out, _ = proc.communicate(timeout=180)
-    assert proc.returncode == 0, proc.log.read_text()  # type: ignore[attr-defined]
+    assert proc.returncode == 0, log_of(proc)
     return json.loads(out)
 
 
@@ -103,7 +107,7 @@ def test_sigkill_of_the_ingest_mid_run_then_a_rerun_lands_every_record_once(
     n = write_producer_csv(csv, chain.actors["producer"].gln, 150 if engine == "anvil" else 60)
     proc = start_ingest(chain, csv, "--batch-size", "2", "--window", "3")
     wait_until(lambda: journal_txs(chain) >= 40, 60, "40 journaled transactions")
-    assert proc.poll() is None, "the ingest finished before it could be killed"
+    assert proc.poll() is None, "the ingest finished before it could be killed\n" + log_of(proc)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     landed = sum(on_chain(chain).values())
@@ -149,8 +153,8 @@ def test_node_sigkilled_mid_run_and_restarted_from_its_state_then_a_rerun_lands_
     wait_until(lambda: journal_txs(chain) >= (60 if fast else 10), 60, "journaled txs")
     acknowledged = sum(on_chain(chain).values())
     node.kill()
-    assert proc.wait(60) == 1  # the node stayed away longer than --retry-for
-    message = proc.log.read_text()  # type: ignore[attr-defined]
+    assert proc.wait(60) == 1, log_of(proc)  # the node stayed away longer than --retry-for
+    message = log_of(proc)
     assert "no answer after 2s of retries" in message and "run the ingest again" in message
     restarted = node_factory("anvil", port=node.port, state=state, block_time=block_time)
     assert restarted.url == chain.rpc
@@ -174,10 +178,10 @@ def test_node_restarted_while_the_ingest_retries_lets_the_same_run_finish_exactl
     wait_until(lambda: journal_txs(chain) >= 60, 60, "60 journaled transactions")
     node.kill()
     time.sleep(1.0)
-    assert proc.poll() is None  # still retrying
+    assert proc.poll() is None, log_of(proc)  # still retrying
     node_factory("anvil", port=node.port, state=state)
     out, _ = proc.communicate(timeout=180)
-    assert proc.returncode == 0, proc.log.read_text()  # type: ignore[attr-defined]
+    assert proc.returncode == 0, log_of(proc)
     summary = json.loads(out)
     assert summary["verified"] and summary["events"] + summary["skipped"] == n
     assert_exactly_once(chain, csv)
