@@ -152,3 +152,39 @@ def test_a_journal_of_another_chain_history_is_set_aside_not_replayed(tmp_path):
     j.close()
     stale = list(tmp_path.glob("j.jsonl.stale-*"))
     assert len(stale) == 1 and '"nonce":0' in stale[0].read_text()
+
+
+def test_transient_http_errors_are_retried_with_back_off():
+    import http.server
+    import threading
+
+    from milktrace.chain import Rpc
+
+    answers = [429, 503, 200]
+    seen = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            status = answers.pop(0)
+            seen.append(status)
+            payload = b"busy" if status != 200 else json.dumps(
+                [{"jsonrpc": "2.0", "id": c["id"], "result": hex(i)} for i, c in
+                 enumerate(body)]).encode()
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        rpc = Rpc(f"http://127.0.0.1:{server.server_port}", retry_for=10)
+        replies = rpc.batch([("eth_blockNumber", []), ("eth_chainId", [])])
+    finally:
+        server.shutdown()
+    assert seen == [429, 503, 200] and rpc.retries == 2
+    assert [r.result for r in replies] == ["0x0", "0x1"]
