@@ -22,7 +22,6 @@ from milktrace.types import (
     HandOver,
     QualityResult,
     Record,
-    RecordKind,
     StatusChange,
 )
 
