@@ -10,23 +10,15 @@ import time
 from collections import Counter
 
 import pytest
+from ingest_support import on_chain
 
 from milktrace import keys, orgs
 from milktrace.chain import Rpc
-from milktrace.events import RecordEvent, decode_logs
 from milktrace.ingest import KIND_EVENT
 from milktrace.plan import plan_files
 from milktrace.types import Role
 
 PASSWORD = "Lait-maternel 奶粉 correct horse"
-
-
-def on_chain(chain) -> Counter:
-    raw = Rpc(chain.rpc).call("eth_getLogs", [{"address": chain.dep.address,
-                                               "fromBlock": hex(chain.dep.deploy_block),
-                                               "toBlock": "latest"}])
-    return Counter((e.kind, e.batch_id, e.event_id) for e in decode_logs(raw)
-                   if isinstance(e, RecordEvent))
 
 
 def planned_keys(*paths) -> Counter:

@@ -16,21 +16,13 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from ingest_support import on_chain
 
 from milktrace import ingest as ingest_mod
 from milktrace.chain import Rpc
 from milktrace.errors import RpcError
-from milktrace.events import RecordEvent, decode_logs
 from milktrace.ingest import KIND_EVENT
 from milktrace.plan import plan_files
-
-
-def on_chain(chain) -> Counter:
-    raw = Rpc(chain.rpc).call("eth_getLogs", [{"address": chain.dep.address,
-                                               "fromBlock": hex(chain.dep.deploy_block),
-                                               "toBlock": "latest"}])
-    return Counter((e.kind, e.batch_id, e.event_id) for e in decode_logs(raw)
-                   if isinstance(e, RecordEvent))
 
 
 def planned_keys(path: Path) -> Counter:
