@@ -26,6 +26,7 @@ from web3.contract import Contract
 
 from milktrace.compiler import load_artifact
 from milktrace.errors import DeploymentError, NodeError, RpcError
+from milktrace.logs import ProviderError, fetch_logs
 from milktrace.paths import project_root
 
 log = logging.getLogger(__name__)
@@ -416,15 +417,15 @@ class Rpc:
         return out
 
 
-class RpcReplyError(RpcError):
-    """The node answered a JSON-RPC error; `data` is the revert data (0x...) when present."""
+class RpcReplyError(ProviderError):
+    """The node answered a JSON-RPC error; `revert_data` is the revert data (0x...) when
+    present. A `logs.ProviderError`, so the log pager reads refusals from it too."""
 
     def __init__(self, method: str, error: Any, url: str = "") -> None:
-        self.method = method
+        super().__init__(method, error, url)
         self.error = error
-        self.code = error.get("code") if isinstance(error, dict) else None
-        self.data = error_data(error)
-        super().__init__(f"{url}: {method}: {_error_text(error)}")
+        self.revert_data = error_data(error)
+        self.args = (f"{url}: {method}: {_error_text(error)}",)
 
 
 def error_data(error: Any) -> str | None:
@@ -467,24 +468,9 @@ def _error_text(error: Any) -> str:
 
 def get_logs(rpc: Rpc, address: str, topics: Sequence[Any], from_block: int,
              to_block: int | None = None, window: int = 100_000) -> list[dict]:
-    """eth_getLogs over [from_block, to_block] in windows of `window` blocks, halving the
-    window when the node says the range or the result is too large."""
+    """eth_getLogs over [from_block, to_block], paged by `logs.fetch_logs` (the audit's pager):
+    it takes the range a provider suggests, halves otherwise, and widens again after."""
     if to_block is None:
         to_block = int(rpc.call("eth_blockNumber"), 16)
-    logs: list[dict] = []
-    start = from_block
-    while start <= to_block:
-        end = min(to_block, start + window - 1)
-        try:
-            part = rpc.call("eth_getLogs", [{"address": address, "topics": list(topics),
-                                             "fromBlock": hex(start), "toBlock": hex(end)}])
-        except RpcError as exc:
-            text = str(exc).lower()
-            if end > start and any(w in text for w in ("range", "limit", "too many", "exceed",
-                                                       "10000", "size")):
-                window = max(1, (end - start + 1) // 2)
-                continue
-            raise
-        logs.extend(part or [])
-        start = end + 1
-    return logs
+    return fetch_logs(rpc, address, from_block, to_block, topics=list(topics),
+                      initial_span=window)

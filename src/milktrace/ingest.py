@@ -753,7 +753,8 @@ class Sender:
                 self.rpc.call("eth_call", [{"from": self.account.address, "to": e.to,
                                             "data": e.data, "gas": hex(e.gas)}, tag])
             except RpcReplyError as exc:
-                reason = decode_revert(exc.data, self.dep.abi) if exc.data else str(exc)
+                reason = (decode_revert(exc.revert_data, self.dep.abi) if exc.revert_data
+                          else str(exc))
                 break
         where = _sources_for(reason, e, records, sources)
         return (f"transaction {e.variants[-1].hash} (nonce {e.nonce}, {e.records} records"
@@ -903,7 +904,8 @@ def _send(sender: Sender, records: Sequence[Record], sources: Sequence[str], tod
             "data": _hex(first.calldata)}]), 16)
         first.gas = max(first.gas, estimate * 6 // 5)
     except RpcReplyError as exc:
-        reason = decode_revert(exc.data, sender.dep.abi) if exc.data else str(exc)
+        reason = (decode_revert(exc.revert_data, sender.dep.abi) if exc.revert_data
+                  else str(exc))
         e = Entry(0, "", first.gas, sender.dep.address, len(first.indexes), plan=first)
         where = _sources_for(reason, e, records, sources)
         raise IngestError(f"the first transaction would revert{where}: {reason}; "

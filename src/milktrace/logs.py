@@ -21,7 +21,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 
@@ -32,10 +32,18 @@ log = logging.getLogger(__name__)
 # --------------------------------------------------------------------------- client
 
 
+class JsonRpc(Protocol):
+    """What `fetch_logs` needs of a client: `RpcClient` here, `chain.Rpc` for ingest."""
+
+    def call(self, method: str, params: Sequence[Any] = ()) -> Any: ...
+
+
 class ProviderError(RpcError):
     """The provider answered a JSON-RPC error object."""
 
-    def __init__(self, method: str, error: dict[str, Any], url: str = "") -> None:
+    def __init__(self, method: str, error: Any, url: str = "") -> None:
+        if not isinstance(error, dict):
+            error = {"message": str(error)}
         self.method = method
         self.code = error.get("code")
         self.error_message = str(error.get("message", ""))
@@ -268,7 +276,7 @@ class PagingStats:
 
 
 def fetch_logs(
-    client: RpcClient,
+    client: JsonRpc,
     address: str,
     from_block: int,
     to_block: int,

@@ -10,6 +10,7 @@ import time
 from collections import Counter
 
 import pytest
+from capping_proxy import CappingProxy
 from ingest_support import on_chain
 
 from milktrace import keys, orgs
@@ -267,3 +268,24 @@ def test_both_ways_of_looking_records_up_on_chain_agree(fresh, cli, write_produc
     assert by_scan == by_filter
     assert sum(by_scan.values()) == 120 and set(by_scan.values()) == {1}
     assert all(by_scan[k] == 0 for k in keys_[120:])
+
+
+def test_ingest_looks_records_up_through_a_provider_that_caps_log_ranges(
+        fresh, cli, write_producer_csv, tmp_path):
+    """Public RPCs refuse wide eth_getLogs; the exactly-once look-up pages around that."""
+    producer = fresh.actors["producer"]
+    csv = tmp_path / "export.csv"
+    n = write_producer_csv(csv, producer.gln, 30)
+    for _ in range(40):  # a history longer than the provider's 10-block cap
+        fresh.w3.provider.make_request("evm_mine", [])
+    with CappingProxy(fresh.rpc, "blocks", 10) as proxy:
+        env = {"MILKTRACE_RPC": proxy.url}
+        first = ingest(fresh, cli, producer, csv, extra=["--json"], env=env)
+        assert first.returncode == 0, first.stdout + first.stderr
+        again = ingest(fresh, cli, producer, csv, extra=["--json"], env=env)
+        assert again.returncode == 0, again.stdout + again.stderr
+    assert proxy.refusals > 0
+    assert json.loads(first.stdout)["events"] == n
+    rerun = json.loads(again.stdout)
+    assert (rerun["events"], rerun["skipped"], rerun["transactions"]) == (0, n, 0)
+    assert on_chain(fresh) == planned_keys(csv)
