@@ -311,14 +311,14 @@ def main() -> None:
     ]
     write_json(OUT / "plant" / "3-release-and-dispatch.jsonld", document(plant3, oct7.replace(hour=18)))
 
-    # --- sea carrier: reefer container, readings every 15 minutes, one excursion
+    # --- sea carrier: reefer container, readings every 5 minutes, one excursion
     board = D(2026, 10, 9, 6, tzinfo=CET)
     arrive = D(2026, 11, 12, 16, tzinfo=CST)
     readings = []
     when = board
     i = 0
     while when < arrive:
-        base_c = 4.2 + 0.5 * math.sin(i / 40.0) + 0.2 * math.sin(i / 7.0)
+        base_c = 4.2 + 0.5 * math.sin(i / 120.0) + 0.2 * math.sin(i / 21.0)
         # transshipment at Port Klang, 29 Oct: the reefer is unplugged for ~2 h
         excursion = D(2026, 10, 29, 13, tzinfo=CET)
         minutes = (when - excursion).total_seconds() / 60
@@ -326,7 +326,7 @@ def main() -> None:
             base_c += 5.4 * math.sin(math.pi * minutes / 120)
         readings.append({"type": "gs1:Temperature", "value": round(base_c, 1), "uom": "CEL",
                          "time": t(when.astimezone(UTC)).replace("+00:00", "Z")})
-        when += timedelta(minutes=15)
+        when += timedelta(minutes=5)
         i += 1
     lots = [(INFANT_MILK, B1, 640, PACKS), (INFANT_MILK, B2, 1100, PACKS)]
     sea = [

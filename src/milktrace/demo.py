@@ -71,6 +71,7 @@ class DemoResult:
     manifest: Path
     deployment: chain.Deployment
     page_url: str
+    workdir: Path
     batches: list[dict[str, Any]] = field(default_factory=list)
     labels_dir: Path | None = None
     audit_report: Path | None = None
@@ -190,6 +191,7 @@ def run_demo(opts: DemoOptions, say: Callable[[str], None] = print) -> DemoResul
 
     # 1. the node
     info = running_node(workdir, opts.engine)
+    started_here = info is None
     if info is None:
         stop_node(workdir)  # a node of the other engine
         node = LocalNode(opts.engine, state=_state_path(workdir, opts.engine),
@@ -203,6 +205,19 @@ def run_demo(opts: DemoOptions, say: Callable[[str], None] = print) -> DemoResul
             f"{_state_path(workdir, opts.engine)})")
     else:
         say(f"reusing the {info['engine']} node at {info['url']}")
+    try:
+        return _set_up(opts, workdir, data, cast, steps, info, t0, say)
+    except BaseException:
+        if started_here:  # leave nothing half set up running behind a failure
+            stop_node(workdir)
+            say(f"stopped the {opts.engine} node this run started")
+        raise
+
+
+def _set_up(opts: DemoOptions, workdir: Path, data: Path, cast: list[dict[str, Any]],
+            steps: list[dict[str, str]], info: dict[str, Any], t0: float,
+            say: Callable[[str], None]) -> DemoResult:
+    """Steps 2-5 on the running node `info`."""
     url = info["url"]
     w3 = chain.connect(url)
     admin = w3.eth.accounts[0]
@@ -257,7 +272,8 @@ def run_demo(opts: DemoOptions, say: Callable[[str], None] = print) -> DemoResul
     shutil.copyfile(products, page_dir / "products.json")
     port = opts.port or free_port()
     page_url = f"http://127.0.0.1:{port}"
-    result_ = DemoResult(rpc_url=url, manifest=manifest, deployment=dep, page_url=page_url)
+    result_ = DemoResult(rpc_url=url, manifest=manifest, deployment=dep, page_url=page_url,
+                         workdir=workdir)
     result_.batches = _demo_batches(w3, dep, data)
     result_.labels_dir = _labels(w3, dep, products, workdir, opts.base_url or page_url, say)
     result_.audit_report, result_.audit_passed = _audit(url, dep, data, workdir, say)
@@ -358,5 +374,5 @@ def serve_forever(result: DemoResult, data: Path | None = None,
     finally:
         server.shutdown()
         server.server_close()
-        stop_node()
+        stop_node(result.workdir)
         say("stopped the page and the node")

@@ -51,6 +51,9 @@ def _run_demo(workdir: Path) -> subprocess.CompletedProcess:
 def demo(tmp_path_factory) -> Demo:
     workdir = tmp_path_factory.mktemp("demo")
     proc = _run_demo(workdir)
+    if proc.returncode != 0:  # a failed demo stops its node; make sure before failing
+        subprocess.run([sys.executable, "-m", "milktrace.cli", "demo", "--stop", "--workdir",
+                        str(workdir)], cwd=ROOT, capture_output=True)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     rpc = re.search(r"node left running at (\S+)", proc.stdout).group(1)
     manifest = Path(proc.stdout.strip().splitlines()[-1])
@@ -202,3 +205,60 @@ def test_page_shows_the_recalled_farm_lot_on_the_batch_made_from_it(zh_page):
     banner = zh_page(INFANT, "L2610-04B").locator("#status .banner-recalled")
     assert banner.is_visible()
     assert "F3-261002" in banner.inner_text()
+
+
+def test_ctrl_c_stops_the_page_and_the_node_and_leaves_nothing_running(tmp_path):
+    import signal
+    import time
+    import urllib.request
+
+    from milktrace.node import free_port
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "milktrace.cli", "demo", "--port", str(port),
+                             "--workdir", str(tmp_path)], cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        seen = []
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            seen.append(line)
+            if not line or "serving the scan page" in line:
+                break
+        assert "serving the scan page" in seen[-1], "".join(seen[-30:])
+        node = json.loads((tmp_path / "node.json").read_text())
+        page = urllib.request.urlopen(f"http://127.0.0.1:{port}/01/{INFANT}/10/L2610-04A",
+                                      timeout=10).read().decode()
+        assert '<html lang="zh-CN"' in page
+        proc.send_signal(signal.SIGINT)
+        rest = proc.communicate(timeout=60)[0]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, rest
+    assert "stopped the page and the node" in rest
+    with pytest.raises(ProcessLookupError):
+        os.killpg(node["pid"], 0)
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
+
+
+def test_a_demo_that_fails_stops_the_node_it_started(tmp_path):
+    import shutil
+
+    from milktrace import demo as demo_mod
+    from milktrace.errors import NodeError
+    from milktrace.node import rpc_call
+
+    data = tmp_path / "data"
+    shutil.copytree(DATA, data)
+    (data / "lab" / "reports" / "T1-261002.pdf").unlink()  # the LIMS export names it
+    said: list[str] = []
+    with pytest.raises(demo_mod.DemoError, match="lims-raw-milk.csv"):
+        demo_mod.run_demo(demo_mod.DemoOptions(workdir=tmp_path / "work", data=data,
+                                               serve=False), say=said.append)
+    url = re.search(r"started anvil at (\S+)", said[0]).group(1)
+    assert said[-1] == "stopped the anvil node this run started"
+    with pytest.raises(NodeError):
+        rpc_call(url, "eth_chainId", timeout=2)
