@@ -29,6 +29,7 @@ import io
 import json
 import os
 import platform
+import secrets
 import sys
 import tempfile
 import time
@@ -46,7 +47,7 @@ from milktrace.identifiers import batch_id, gs1_check_digit  # noqa: E402
 from milktrace.node import LocalNode  # noqa: E402
 from milktrace.types import Role  # noqa: E402
 
-PASSWORD = "bench-only-password"
+PASSWORD = secrets.token_urlsafe(16)  # the bench's throwaway keystores
 GTIN = "0376012345678" + str(gs1_check_digit("0376012345678"))
 TESTS = ("MELAMINE", "AFLATOXIN_M1", "CRONOBACTER", "SALMONELLA", "LEAD", "NITRATE")
 

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import pytest
 from eth_account.signers.local import LocalAccount
+from integration_support import PASSWORD
 from web3 import Web3
 
 from milktrace import keys
@@ -42,7 +43,6 @@ from milktrace.types import Role
 
 __all__ = ["ENGINES", "Actor", "Chain", "PASSWORD", "make_chain", "run_cli"]
 
-PASSWORD = "Lait-maternel 奶粉 correct horse"
 LIGHT_SCRYPT_N = 2**12
 ROOT = project_root()
 

@@ -9,12 +9,12 @@ import subprocess
 import sys
 
 import pytest
+from integration_support import PASSWORD
 from web3 import Web3
 
 from milktrace.chain import Deployment
 from milktrace.paths import project_root
 
-PASSWORD = "Lait-maternel 奶粉 correct horse"
 MANIFEST_FIELDS = {"chainId", "address", "deployBlock", "deployTx", "abi"}
 
 

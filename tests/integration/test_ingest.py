@@ -12,6 +12,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from integration_support import PASSWORD
 
 from milktrace import keys, orgs
 from milktrace.chain import Rpc
@@ -21,8 +22,6 @@ from milktrace.events import RecordEvent, decode_logs
 from milktrace.ingest import KIND_EVENT, RegistryView
 from milktrace.node import ENGINES
 from milktrace.plan import plan_files
-
-PASSWORD = "Lait-maternel 奶粉 correct horse"
 
 pytestmark = pytest.mark.parametrize("node", ENGINES, indirect=True)
 

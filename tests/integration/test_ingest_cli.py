@@ -11,15 +11,13 @@ from collections import Counter
 
 import pytest
 from capping_proxy import CappingProxy
-from ingest_support import on_chain
+from integration_support import PASSWORD, on_chain
 
 from milktrace import keys, orgs
 from milktrace.chain import Rpc
 from milktrace.ingest import KIND_EVENT
 from milktrace.plan import plan_files
 from milktrace.types import Role
-
-PASSWORD = "Lait-maternel 奶粉 correct horse"
 
 
 def planned_keys(*paths) -> Counter:

@@ -16,7 +16,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from ingest_support import on_chain
+from integration_support import on_chain
 
 from milktrace import ingest as ingest_mod
 from milktrace.chain import Rpc

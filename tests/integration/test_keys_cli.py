@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import stat
 
+from integration_support import PASSWORD
+
 from milktrace import keys
 
-PASSWORD = "Lait-maternel 奶粉 correct horse"
 GLN = "3760123450997"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import stat
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from milktrace import keys
 from milktrace.errors import KeystoreError
 
-PASSWORD = "pâturage-奶-42"
+PASSWORD = f"pâturage-{secrets.token_urlsafe(9)}-奶"  # generated per run
 LIGHT = 2**12
 
 

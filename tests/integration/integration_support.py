@@ -1,11 +1,17 @@
-"""What the ingest tests count: the record events on chain, and the keys a plan expects."""
+"""Shared by the integration tests: the keystore password of this run, and what the ingest
+tests count on chain."""
 
 from __future__ import annotations
 
+import secrets
 from collections import Counter
 
 from milktrace.chain import Rpc
 from milktrace.events import RecordEvent, decode_logs
+
+#: Password of the throwaway keystores made by this test run: generated now, never committed
+#: (non-ASCII on purpose, to exercise UTF-8 passwords).
+PASSWORD = f"lait-{secrets.token_urlsafe(12)}-奶粉"
 
 
 def on_chain(chain) -> Counter:
