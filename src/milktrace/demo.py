@@ -37,9 +37,10 @@ from typing import Any, cast
 from web3 import Web3
 from web3.types import TxParams
 
-from milktrace import chain, keys, orgs
+from milktrace import chain, keys, orgs, qr
+from milktrace.audit import Policy, load_policy
 from milktrace.errors import MilktraceError, NodeError
-from milktrace.identifiers import batch_path
+from milktrace.identifiers import path_id
 from milktrace.node import Engine, LocalNode, free_port, rpc_call
 from milktrace.paths import project_root
 
@@ -274,42 +275,36 @@ def _set_up(opts: DemoOptions, workdir: Path, data: Path, cast: list[dict[str, A
     page_url = f"http://127.0.0.1:{port}"
     result_ = DemoResult(rpc_url=url, manifest=manifest, deployment=dep, page_url=page_url,
                          workdir=workdir)
-    result_.batches = _demo_batches(w3, dep, data)
-    result_.labels_dir = _labels(w3, dep, products, workdir, opts.base_url or page_url, say)
-    result_.audit_report, result_.audit_passed = _audit(url, dep, data, workdir, say)
+    # the finished product is the one the demo's release policy covers (the infant milk)
+    policy = load_policy(data / "audit-policy.yaml")
+    labels = qr.labels_from_chain(w3, dep, qr.load_products(products), lang="zh-CN")
+    result_.batches = _demo_batches(w3, dep, labels, policy.release.gtins)
+    finished = [lab for lab in labels if lab.gtin in policy.release.gtins]
+    result_.labels_dir = _labels(finished, workdir, opts.base_url or page_url, say)
+    result_.audit_report, result_.audit_passed = _audit(url, dep, data, policy, workdir, say)
     result_.seconds = time.monotonic() - t0
     _print_pages(result_, say)
     return result_
 
 
-def _demo_batches(w3: Web3, dep: chain.Deployment, data: Path) -> list[dict[str, Any]]:
-    """The finished batches (infant milk) and the recalled raw-milk lot, with their status."""
+def _demo_batches(w3: Web3, dep: chain.Deployment, labels: list[qr.Label],
+                  finished: frozenset[str]) -> list[dict[str, Any]]:
+    """The finished batches and every recalled batch, with their status now."""
     from milktrace.types import Status
 
-    products = json.loads((data / "products.json").read_text(encoding="utf-8"))
-    infant = list(products)[-1]
-    reg = chain.registry(w3, dep)
+    ids = [path_id(lab.path) for lab in labels]
+    statuses = chain.registry(w3, dep).functions.statusesOf(ids).call() if ids else []
     out = []
-    for entry in reg.events.BatchCommissioned().get_logs(from_block=dep.deploy_block):
-        args = entry["args"]
-        gtin = str(args["gtin"]).zfill(14)
-        status = Status(reg.functions.statusOf(entry["args"]["batchId"]).call())
-        if gtin != infant and status != Status.RECALLED:
-            continue
-        out.append({"gtin": gtin, "lot": args["lot"], "path": batch_path(gtin, args["lot"]),
-                    "status": status.name.lower(), "expiry": args["expiryDate"],
-                    "name": products.get(gtin, {}).get("zh-CN", "")})
+    for lab, raw in zip(labels, statuses, strict=True):
+        status = Status(raw)
+        if lab.gtin in finished or status == Status.RECALLED:
+            out.append({"gtin": lab.gtin, "lot": lab.lot, "path": lab.path,
+                        "status": status.name.lower(), "name": lab.name or ""})
     return out
 
 
-def _labels(w3: Web3, dep: chain.Deployment, products: Path, workdir: Path, base_url: str,
+def _labels(labels: list[qr.Label], workdir: Path, base_url: str,
             say: Callable[[str], None]) -> Path:
-    from milktrace import qr
-
-    catalogue = qr.load_products(products)
-    infant = list(catalogue)[-1]
-    labels = [lab for lab in qr.labels_from_chain(w3, dep, catalogue, lang="zh-CN")
-              if lab.gtin == infant]
     out = workdir / "labels"
     # the local page is plain http; say so once, not once per label
     qr_log = logging.getLogger("milktrace.qr")
@@ -325,13 +320,12 @@ def _labels(w3: Web3, dep: chain.Deployment, products: Path, workdir: Path, base
     return out
 
 
-def _audit(url: str, dep: chain.Deployment, data: Path, workdir: Path,
+def _audit(url: str, dep: chain.Deployment, data: Path, policy: Policy, workdir: Path,
            say: Callable[[str], None]) -> tuple[Path, bool]:
-    from milktrace.audit import load_policy, run_audit
+    from milktrace.audit import run_audit
     from milktrace.audit.html import render_html
 
-    report = run_audit(url, dep, policy=load_policy(data / "audit-policy.yaml"),
-                       docs=data / "lab" / "reports")
+    report = run_audit(url, dep, policy=policy, docs=data / "lab" / "reports")
     path = workdir / "audit.html"
     path.write_text(render_html(report), encoding="utf-8")
     say(f"audit: {'every check passed' if report.passed else 'checks FAILED'} -> {path}")
